@@ -1,0 +1,43 @@
+"""Command line: ``python -m chapter5 download`` prefetches everything the course needs."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chapter5", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    dl = sub.add_parser("download", help="fetch every dataset and weight file into the data root")
+    dl.add_argument("--root", type=Path, help="data root (default: $CHAPTER5_DATA or ./data)")
+    sub.add_parser("info", help="show the data root and what is present")
+    args = parser.parse_args(argv)
+
+    from . import download
+    from .config import data_root
+
+    if args.cmd == "download":
+        if args.root:
+            os.environ["CHAPTER5_DATA"] = str(args.root.resolve())
+        root = data_root()
+        print(f"data root: {root}")
+        report = download.download_all(root)
+        for name, status in report.items():
+            print(f"  {name:18s} {status}")
+        failed = [n for n, s in report.items() if s.startswith("FAILED") and n != "resnet18 weights"]
+        return 1 if failed else 0
+    if args.cmd == "info":
+        root = data_root()
+        print(f"data root: {root}")
+        for group in download.GROUPS:
+            miss = download.missing(group, root)
+            print(f"  {group:18s} {'ok' if not miss else f'{len(miss)} file(s) missing'}")
+        print(f"  {'resnet18 weights':18s} {'cached' if download.resnet18_weights_path().is_file() else 'not cached'}")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

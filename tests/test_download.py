@@ -1,0 +1,192 @@
+"""Download verification and resume, against a local HTTP server on 127.0.0.1."""
+import gzip
+import hashlib
+import http.server
+import threading
+import urllib.error
+from pathlib import Path
+
+import pytest
+
+from chapter5 import download
+from chapter5.download import ChecksumError, fetch
+
+PAYLOAD = bytes(range(256)) * 400  # 102,400 bytes
+SHA = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    files: dict = {}
+    log: list = []
+    honour_range = True
+
+    def do_GET(self):
+        rng = self.headers.get("Range")
+        type(self).log.append((self.path, rng))
+        body = self.files.get(self.path)
+        if body is None:
+            self.send_response(404)
+            self.end_headers()
+            return
+        if rng and self.honour_range:
+            start = int(rng.split("=")[1].split("-")[0])
+            if start >= len(body):
+                self.send_response(416)
+                self.end_headers()
+                return
+            part = body[start:]
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        else:
+            part = body
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(part)))
+        self.end_headers()
+        self.wfile.write(part)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    handler = type("H", (_Handler,), {"files": {"/f.bin": PAYLOAD}, "log": [], "honour_range": True})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield base, handler
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_fetch_downloads_verifies_and_does_not_refetch(server, tmp_path):
+    base, handler = server
+    dest = fetch(base + "/f.bin", tmp_path / "f.bin", sha256=SHA, progress=False)
+    assert dest.read_bytes() == PAYLOAD
+    assert not (tmp_path / "f.bin.part").exists()
+    fetch(base + "/f.bin", tmp_path / "f.bin", sha256=SHA, progress=False)
+    assert len(handler.log) == 1, "a verified file must not be fetched again"
+
+
+def test_wrong_checksum_leaves_nothing_behind(server, tmp_path):
+    base, _ = server
+    with pytest.raises(ChecksumError):
+        fetch(base + "/f.bin", tmp_path / "f.bin", sha256="0" * 64, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_existing_file_is_replaced(server, tmp_path):
+    base, handler = server
+    (tmp_path / "f.bin").write_bytes(b"an error page, not the file")
+    fetch(base + "/f.bin", tmp_path / "f.bin", sha256=SHA, progress=False)
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+    assert len(handler.log) == 1
+
+
+def test_interrupted_download_resumes_with_range(server, tmp_path):
+    base, handler = server
+    (tmp_path / "f.bin.part").write_bytes(PAYLOAD[:40_000])  # what an interrupted run leaves
+    fetch(base + "/f.bin", tmp_path / "f.bin", sha256=SHA, progress=False)
+    assert handler.log == [("/f.bin", "bytes=40000-")]
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+    assert not (tmp_path / "f.bin.part").exists()
+
+
+def test_partial_file_alone_is_never_trusted(server, tmp_path):
+    """A .part is not the file: with the server gone, nothing counts as present."""
+    base, _ = server
+    (tmp_path / "f.bin.part").write_bytes(PAYLOAD[:40_000])
+    with pytest.raises(OSError):
+        fetch("http://127.0.0.1:9/f.bin", tmp_path / "f.bin", sha256=SHA, progress=False, timeout=3)
+    assert not (tmp_path / "f.bin").exists()
+
+
+def test_corrupt_partial_file_is_discarded_then_recovers(server, tmp_path):
+    base, _ = server
+    (tmp_path / "f.bin.part").write_bytes(b"\0" * 40_000)  # wrong bytes before the cut
+    with pytest.raises(ChecksumError):
+        fetch(base + "/f.bin", tmp_path / "f.bin", sha256=SHA, progress=False)
+    assert not (tmp_path / "f.bin.part").exists() and not (tmp_path / "f.bin").exists()
+    fetch(base + "/f.bin", tmp_path / "f.bin", sha256=SHA, progress=False)  # a re-run fixes it
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+
+
+def test_server_without_range_support_restarts(server, tmp_path):
+    base, handler = server
+    handler.honour_range = False
+    (tmp_path / "f.bin.part").write_bytes(PAYLOAD[:40_000])
+    fetch(base + "/f.bin", tmp_path / "f.bin", sha256=SHA, progress=False)
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+
+
+def test_http_error_is_raised_not_saved(server, tmp_path):
+    base, _ = server
+    with pytest.raises(urllib.error.HTTPError):
+        fetch(base + "/missing.bin", tmp_path / "m.bin", sha256=SHA, progress=False)
+    assert not (tmp_path / "m.bin").exists()
+
+
+def test_file_url_and_md5(tmp_path):
+    src = tmp_path / "src.bin"
+    src.write_bytes(PAYLOAD)
+    fetch(src.as_uri(), tmp_path / "out" / "copy.bin", md5=hashlib.md5(PAYLOAD).hexdigest(), progress=False)
+    assert (tmp_path / "out" / "copy.bin").read_bytes() == PAYLOAD
+
+
+def test_fetch_requires_a_checksum(tmp_path):
+    with pytest.raises(ValueError):
+        fetch("file:///dev/null", tmp_path / "x")
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="offline course data not present")
+
+
+@needs_shared
+def test_manifest_matches_the_offline_copy():
+    entries = download.manifest()
+    groups = {e.group for e in entries}
+    assert groups == set(download.GROUPS)
+    assert sum(e.path.startswith("catanddog/train/") for e in entries) == 385
+    assert sum(e.path.startswith("catanddog/test/") for e in entries) == 98
+    for e in entries:
+        f = SHARED / e.path
+        assert f.stat().st_size == e.size, e.path
+        assert download.file_hash(f) == e.sha256, e.path
+
+
+@needs_shared
+def test_download_command_end_to_end_from_local_mirror(tmp_path, monkeypatch):
+    """`python -m chapter5 download` fills an empty root, then a re-run fetches nothing."""
+    files = {"/" + e.path: (SHARED / e.path).read_bytes()
+             for e in download.manifest() if e.group in ("catanddog", "catphoto")}
+    gz_md5 = {}
+    for e in download.manifest("fashionmnist"):
+        name = Path(e.path).name
+        blob = gzip.compress((SHARED / e.path).read_bytes(), compresslevel=1)
+        files["/fashion/" + name + ".gz"] = blob
+        gz_md5[name] = hashlib.md5(blob).hexdigest()
+    handler = type("H", (_Handler,), {"files": files, "log": [], "honour_range": True})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        monkeypatch.setattr(download, "TEXTBOOK_BASE", base + "/")
+        monkeypatch.setattr(download, "FASHION_MIRRORS", ("http://127.0.0.1:9/", base + "/fashion/"))
+        monkeypatch.setattr(download, "FASHION_GZ_MD5", gz_md5)
+        monkeypatch.setattr(download, "RESNET18_URL", base + "/resnet18-f37072fd.pth")  # 404 here
+        monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+        from chapter5.__main__ import main
+
+        root = tmp_path / "data"
+        assert main(["download", "--root", str(root)]) == 0
+        for group in download.GROUPS:
+            assert download.missing(group, root) == []
+        assert not list(root.rglob("*.part")) and not list(root.rglob("*.gz"))
+        first = len(handler.log)
+        assert main(["download", "--root", str(root)]) == 0
+        assert len(handler.log) - first == 1, "only the (unavailable) ResNet weights are tried again"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
