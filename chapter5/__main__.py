@@ -13,7 +13,15 @@ def main(argv=None) -> int:
     dl = sub.add_parser("download", help="fetch every dataset and weight file into the data root")
     dl.add_argument("--root", type=Path, help="data root (default: $CHAPTER5_DATA or ./data)")
     sub.add_parser("info", help="show the data root and what is present")
+    sub.add_parser("colab", help="write the self-contained Colab notebooks into dist/colab/")
     args = parser.parse_args(argv)
+
+    if args.cmd == "colab":
+        from . import colab
+
+        for name, status in colab.write_all():
+            print(f"  dist/colab/{name:32s} {status}")
+        return 0
 
     from . import download
     from .config import data_root
