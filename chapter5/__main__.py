@@ -14,7 +14,27 @@ def main(argv=None) -> int:
     dl.add_argument("--root", type=Path, help="data root (default: $CHAPTER5_DATA or ./data)")
     sub.add_parser("info", help="show the data root and what is present")
     sub.add_parser("colab", help="write the self-contained Colab notebooks into dist/colab/")
+    sl = sub.add_parser("slides", help="export offline reveal.js slides into build/slides/")
+    sl.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/NN_*.ipynb")
+    sl.add_argument("--out", type=Path, help="output folder (default: build/slides)")
+    sl.add_argument("--vendor-only", action="store_true",
+                    help="only fetch reveal.js & co. from npm into <out>/_static")
     args = parser.parse_args(argv)
+
+    if args.cmd == "slides":
+        from . import slides
+
+        out = args.out or slides.OUT
+        try:
+            if args.vendor_only:
+                print(f"offline slide libraries: {slides.vendor(out / slides.STATIC)}")
+            else:
+                slides.export(args.notebooks or None, out)
+                print(f"open {out / 'index.html'} in a browser (works offline)")
+        except slides.SlidesUnavailable as err:
+            print(f"slides: {err}")
+            return 1
+        return 0
 
     if args.cmd == "colab":
         from . import colab
