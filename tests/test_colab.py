@@ -58,13 +58,15 @@ def no_chapter5_env(tmp_path):
     env = dict(os.environ)
     env.update(PYTHONPATH=str(site), CHAPTER5_IMPORT_LOG=str(site / "import.log"),
                CHAPTER5_QUICK="1", PYTHONDONTWRITEBYTECODE="1")
-    env.setdefault("CHAPTER5_DATA", str(ROOT.parent / "shared" / "data"))
+    shared = ROOT.parent / "shared" / "data"  # the offline copy (conftest.py sets it when present)
+    if "CHAPTER5_DATA" not in env and shared.is_dir():
+        env["CHAPTER5_DATA"] = str(shared)
     env["CHAPTER5_ARTIFACTS"] = str(tmp_path / "artifacts")
     probe = subprocess.run([sys.executable, "-c",
                             "import importlib.util; print(importlib.util.find_spec('chapter5'))"],
                            env=env, cwd=site, capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == "None", "the editable install of chapter5 is still visible"
-    Path(env["CHAPTER5_IMPORT_LOG"]).unlink()
+    Path(env["CHAPTER5_IMPORT_LOG"]).unlink(missing_ok=True)
     return env
 
 
@@ -111,6 +113,37 @@ def test_bundle_embeds_the_package_and_keeps_the_notebook(tmp_path):
     assert "==" not in "".join(namespace["REQUIRED"].values())
     assert namespace["REQUIRED"]["koreanize_matplotlib"] == "koreanize-matplotlib"
     assert str(ROOT) not in setup[0].source, "a machine path leaked into the bundle"
+
+
+_PIP_PROBE = textwrap.dedent('''
+    import json, sys, types
+    namespace = {}
+    exec(open(sys.argv[1], encoding="utf-8").read(), namespace)
+    calls = []
+    namespace["subprocess"] = types.SimpleNamespace(check_call=calls.append)  # no real pip
+    required = {"json": "json-is-stdlib", "no_such_module_c5": "no-such-package-c5"}
+    namespace["_prepare_chapter5"](namespace["CHAPTER5_FILES"], required, folder=sys.argv[2])
+    import chapter5
+    print(json.dumps({"calls": calls, "chapter5": chapter5.__file__}))
+''')
+
+
+def test_setup_cell_installs_only_missing_packages(tmp_path, no_chapter5_env):
+    import json
+
+    nb = nbformat.reads(colab.bundle(colab.notebook_paths()[0]), as_version=4)
+    code = next(c for c in nb.cells if c.get("id") == colab.SETUP_CELL_ID).source
+    (tmp_path / "setup_cell.py").write_text(
+        code.replace("\n_prepare_chapter5(CHAPTER5_FILES, REQUIRED)\n", "\n"), encoding="utf-8")
+    (tmp_path / "probe.py").write_text(_PIP_PROBE, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "probe.py", "setup_cell.py", "bundle"], cwd=tmp_path,
+                          env=no_chapter5_env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert result["calls"] == [[sys.executable, "-m", "pip", "install", "--quiet", "no-such-package-c5"]]
+    assert Path(result["chapter5"]).resolve() == (tmp_path / "bundle" / "chapter5" / "__init__.py").resolve()
+    assert any("no-such-package-c5" in line for line in lines[:-1])  # says what it installs
 
 
 def test_ipython_runs_the_setup_cell_as_written():
