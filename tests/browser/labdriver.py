@@ -32,7 +32,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("CHAPTER5_CHROMIUM", "/usr/bin/chromium"))  # Debian's package
 # Flags seen to work on these machines (../shared/CONVENTIONS.md); Playwright adds --headless.
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -60,6 +60,13 @@ _WIDGET_REPR = re.compile(
     r"FloatText|BoundedIntText|BoundedFloatText|Label|HTML|Image|Play|IntProgress|"
     r"FloatProgress)\((?:children|value|options|description|layout|index|outputs)="
 )
+
+
+EMPTY_LIMIT = 0.5  # an image whose lower half is one flat colour is empty or half-drawn
+
+
+def _emptiness(frac: float) -> str:
+    return "blank (one colour)" if frac >= 1 else f"half-drawn (bottom {frac:.0%} empty)"
 
 
 def sha256(path: Path) -> str:
@@ -226,17 +233,28 @@ class LabServer:
 
 # --------------------------------------------------------------------------- page probes
 _BLANK_JS = r"""
-function isBlank(img) {  // every pixel the same: an empty (e.g. fully transparent) figure
+function emptyBottom(img) {
+  // Fraction of the image height, from the bottom, whose rows are all one colour: 1 for an
+  // empty (e.g. fully transparent) figure, large for a half-drawn one. Matplotlib figures are
+  // cropped to their content (axis labels at the bottom), so real ones stay near 0.
   try {
-    const w = Math.min(img.naturalWidth, 240), h = Math.min(img.naturalHeight, 240);
-    if (!w || !h) return false;
+    const w = Math.min(img.naturalWidth, 400);
+    const h = Math.max(1, Math.round(img.naturalHeight * w / img.naturalWidth));
+    if (!w) return 0;
     const c = document.createElement('canvas'); c.width = w; c.height = h;
     const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0, w, h);
     const d = ctx.getImageData(0, 0, w, h).data;
-    for (let i = 4; i < d.length; i += 4)
-      if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2] || d[i + 3] !== d[3]) return false;
-    return true;
-  } catch (e) { return false; }
+    const r0 = d[(h - 1) * w * 4], g0 = d[(h - 1) * w * 4 + 1], b0 = d[(h - 1) * w * 4 + 2], a0 = d[(h - 1) * w * 4 + 3];
+    let rows = 0;
+    for (let y = h - 1; y >= 0; y--) {
+      for (let x = 0; x < w; x++) {
+        const i = (y * w + x) * 4;
+        if (d[i] !== r0 || d[i + 1] !== g0 || d[i + 2] !== b0 || d[i + 3] !== a0) return rows / h;
+      }
+      rows++;
+    }
+    return 1;
+  } catch (e) { return 0; }
 }
 """
 
@@ -266,7 +284,7 @@ _SUMMARY_JS = r"""
     }
     for (const img of area.querySelectorAll('img')) {
       res.images.push({complete: img.complete, w: img.naturalWidth, h: img.naturalHeight,
-                       blank: img.complete && img.naturalWidth > 0 && isBlank(img),
+                       empty: img.complete && img.naturalWidth > 0 ? emptyBottom(img) : 0,
                        src: (img.getAttribute('src') || '').slice(0, 40)});
     }
     const all = area.innerText || '';
@@ -291,7 +309,7 @@ _OUTPUT_STATE_JS = r"""
   const errors = texts.filter(t => /Traceback \(most recent call last\)|^\s*\w*(Error|Exception)\b/m.test(t));
   return {srcs: imgs.map(i => i.getAttribute('src') || ''),
           decoded: imgs.every(i => i.complete && i.naturalWidth > 0),
-          blank: imgs.some(i => i.complete && i.naturalWidth > 0 && isBlank(i)),
+          empty: Math.max(0, ...imgs.map(i => i.complete && i.naturalWidth > 0 ? emptyBottom(i) : 0)),
           text: texts.join('\n'), errors};
 }
 """
@@ -516,7 +534,11 @@ def _interact(page, kind: str, shots: Path, stem: str, kernel_errors: list,
             else (after["text"] != before["text"])
         if changed or after["errors"] or len(kernel_errors) > n_err:
             break
-    page.wait_for_timeout(500)  # let the last output of the callback land
+    # Let the callback finish (kernel idle) and its last output land before judging it.
+    idle = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
+    while time.monotonic() < deadline and page.locator(idle).count() == 0:
+        page.wait_for_timeout(300)
+    page.wait_for_timeout(700)
     after = chosen.evaluate(_OUTPUT_STATE_JS)
     chosen.screenshot(path=str(shots / f"{stem}__{kind}_after.png"), timeout=30_000)
     if after["errors"] or len(kernel_errors) > n_err:
@@ -529,8 +551,8 @@ def _interact(page, kind: str, shots: Path, stem: str, kernel_errors: list,
             failures.append(f"{what}: the output image did not change within {timeout:.0f} s")
         elif not after["decoded"]:
             failures.append(f"{what}: the new output image is not a decoded image")
-        elif after["blank"]:
-            failures.append(f"{what}: the new output image is blank")
+        elif after["empty"] > EMPTY_LIMIT:
+            failures.append(f"{what}: the new output image is {_emptiness(after['empty'])}")
     elif after["text"] == before["text"] and not failures:
         failures.append(f"{what}: the widget output did not change within {timeout:.0f} s")
     return what + (" — image changed" if before["srcs"] and after["srcs"] != before["srcs"] else ""), failures
@@ -584,8 +606,8 @@ def check_notebook(context, server: LabServer, rel_path: str, shots: Path, *,
                 rep.images += 1
                 if not (img["complete"] and img["w"] > 0):
                     rep.failures.append(f"{where}: image not decoded ({img['src']}…)")
-                elif img["blank"]:
-                    rep.failures.append(f"{where}: blank image ({img['w']}x{img['h']}, every pixel the same)")
+                elif img["empty"] > EMPTY_LIMIT:
+                    rep.failures.append(f"{where}: {_emptiness(img['empty'])} ({img['w']}x{img['h']})")
             for text in c["texts"]:
                 if re.search(r"^<Figure size \d+x\d+ with \d+ Axes>", text, re.M):
                     rep.failures.append(f"{where}: figure shown as text, not as an image")
