@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.chapter5-installed
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: install lab test download results clean chromium
+.PHONY: install lab test download results clean chromium slides slides-vendor
 
 install: $(STAMP) $(LAB_OVERRIDES)
 
@@ -37,9 +37,17 @@ chromium:
 	    || echo "could not install$$pkgs: without chromium the browser tests are skipped"; \
 	fi
 
+# Offline reveal.js & co. for exported slides (npm registry, pinned + sha512-checked);
+# without npm the slide test skips with the reason.
+slides-vendor: install
+	@$(BIN)/python -m chapter5 slides --vendor-only || echo "npm unavailable: the slide test will skip"
+
+slides: install
+	$(BIN)/python -m chapter5 slides
+
 # Unit tests + every notebook under nbval in quick mode (see conftest.py for the data root),
 # + every notebook run in JupyterLab in headless Chromium (tests/browser).
-test: install chromium
+test: install chromium slides-vendor
 	$(BIN)/python -m pytest
 
 download: install
