@@ -1,0 +1,387 @@
+"""Transfer-learning plumbing of notebooks 03-04.
+
+* :func:`body_stages` cuts a pretrained backbone into named stages, early -> late
+  (ResNet18: stem, layer1..layer4; EfficientNet-Lite0: stem, stage1..stage7), so
+  that "train only the last stage" means the same thing for both backbones;
+* :func:`set_trainable` freezes everything before a stage (the fine-tuning quadrants);
+* :func:`cache_features` runs a frozen part **once** and keeps its outputs, so that
+  the trainable part can be trained for many epochs without re-running it;
+* :class:`TransferModel` = frozen prefix (always in eval mode) + trainable rest + head;
+* :func:`param_groups` gives discriminative learning rates (smaller for earlier stages).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+# The quadrants of the textbook's table (dataset size x similarity to ImageNet).
+QUADRANTS = {
+    ("small", "similar"): ("head", "분류기 (classifier head) 만 학습 — 특성 추출 (feature extraction)"),
+    ("large", "similar"): ("last", "합성곱층의 뒷부분 (마지막 stage) + 분류기 학습"),
+    ("small", "dissimilar"): ("last2", "합성곱층의 일부분 (마지막 두 stage) + 분류기 학습"),
+    ("large", "dissimilar"): ("all", "모델 전체를 재학습"),
+}
+SIZE_LABELS = {"small": "데이터셋이 작다", "large": "데이터셋이 크다"}
+SIMILARITY_LABELS = {"similar": "사전 학습 데이터와 비슷하다", "dissimilar": "사전 학습 데이터와 다르다"}
+
+
+class _EffBlock(nn.Module):
+    """An EfficientNet MBConv block with its fixed drop-connect rate (as in ``extract_features``)."""
+
+    def __init__(self, block: nn.Module, rate: float):
+        super().__init__()
+        self.block, self.rate = block, rate
+
+    def forward(self, x):
+        return self.block(x, drop_connect_rate=self.rate)
+
+
+def body_stages(bb) -> list:
+    """``[(name, nn.Sequential), ...]``: the backbone body early -> late, without pooling and head.
+
+    Running the stages in order gives the last feature map; ``pool()`` turns it into
+    the feature vector the head sees. The stages share their parameters with ``bb.model``.
+    """
+    m = bb.model
+    if bb.name == "resnet18":
+        return [("stem", nn.Sequential(m.conv1, m.bn1, m.relu, m.maxpool))] + [
+            (f"layer{i}", nn.Sequential(getattr(m, f"layer{i}"))) for i in range(1, 5)]
+    # EfficientNet: blocks grouped by their repeats (one "stage" = blocks with the same output shape).
+    base = m._global_params.drop_connect_rate or 0.0
+    n = len(m._blocks)
+    groups, stages = [], []
+    for idx, block in enumerate(m._blocks):
+        if idx == 0 or block._block_args.num_repeat != m._blocks[idx - 1]._block_args.num_repeat \
+                or block._block_args.output_filters != m._blocks[idx - 1]._block_args.output_filters:
+            groups.append([])
+        groups[-1].append(_EffBlock(block, base * idx / n))
+    stages.append(("stem", nn.Sequential(m._conv_stem, m._bn0, m._swish)))
+    for i, g in enumerate(groups, start=1):
+        stages.append((f"stage{i}", nn.Sequential(*g)))
+    # the 1x1 "head" convolution to 1280 channels belongs to the last stage
+    stages[-1] = (stages[-1][0], nn.Sequential(*stages[-1][1], m._conv_head, m._bn1, m._swish))
+    return stages
+
+
+def pool() -> nn.Module:
+    """Global average pooling + flatten: last feature map -> feature vector."""
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+def first_trainable(bb, which: str) -> int:
+    """Index into :func:`body_stages` of the first trainable stage for 'head'/'last'/'last2'/'all'."""
+    n = len(body_stages(bb))
+    table = {"head": n, "last": n - 1, "last2": n - 2, "all": 0}
+    if which not in table:
+        raise ValueError(f"which must be one of {sorted(table)}, not {which!r}")
+    return table[which]
+
+
+def split(bb, k: int):
+    """``(prefix, rest)``: stages ``[:k]`` (to be frozen) and stages ``[k:]`` + pooling."""
+    stages = body_stages(bb)
+    prefix = nn.Sequential(*[s for _, s in stages[:k]])
+    rest = nn.Sequential(*[s for _, s in stages[k:]], pool())
+    return prefix, rest
+
+
+def set_trainable(bb, k: int) -> int:
+    """Freeze stages ``[:k]``, unfreeze stages ``[k:]`` and the head; return the trainable count."""
+    for p in bb.model.parameters():
+        p.requires_grad = False
+    for _, stage in body_stages(bb)[k:]:
+        for p in stage.parameters():
+            p.requires_grad = True
+    for p in bb.head.parameters():
+        p.requires_grad = True
+    return sum(p.numel() for p in bb.model.parameters() if p.requires_grad)
+
+
+class TransferModel(nn.Module):
+    """``head(rest(prefix(x)))`` where ``prefix`` is frozen and **stays in eval mode**.
+
+    ``requires_grad = False`` stops the weights from changing, but a BatchNorm layer in
+    train mode still uses the batch statistics and overwrites its running mean/variance.
+    ``train()`` therefore leaves the prefix in eval mode.
+    """
+
+    def __init__(self, prefix: nn.Module, rest: nn.Module, head: nn.Module):
+        super().__init__()
+        self.prefix, self.rest, self.head = prefix, rest, head
+        for p in self.prefix.parameters():
+            p.requires_grad = False
+        self.prefix.eval()
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.prefix.eval()
+        return self
+
+    def forward(self, x):
+        with torch.no_grad():
+            x = self.prefix(x)
+        return self.head(self.rest(x))
+
+
+@dataclass
+class Cached:
+    """Outputs of a frozen module for a whole dataset, computed once."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    seconds: float
+
+    def dataset(self):
+        return torch.utils.data.TensorDataset(self.x, self.y)
+
+    def loader(self, batch_size: int = 32, shuffle: bool = False):
+        return torch.utils.data.DataLoader(self.dataset(), batch_size=batch_size, shuffle=shuffle)
+
+    def __len__(self):
+        return len(self.y)
+
+
+@torch.no_grad()
+def cache_features(module: nn.Module, data, batch_size: int = 64, desc: str = "features",
+                   progress: bool = True) -> Cached:
+    """Run ``module`` (in eval mode) once over ``data`` (a DataLoader, a Dataset or a :class:`Cached`)."""
+    from tqdm.auto import tqdm
+
+    if isinstance(data, Cached):
+        data = data.dataset()
+    if not isinstance(data, torch.utils.data.DataLoader):
+        data = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
+    was_training = module.training
+    module.eval()
+    xs, ys = [], []
+    start = time.perf_counter()
+    for x, y in tqdm(data, desc=desc, unit="batch", disable=not progress):
+        xs.append(module(x).float())
+        ys.append(y)
+    seconds = time.perf_counter() - start
+    module.train(was_training)
+    return Cached(torch.cat(xs), torch.cat(ys), seconds)
+
+
+@torch.no_grad()
+def cache_stages(bb, data, at=(), batch_size: int = 64, desc: str = "features", progress: bool = True) -> dict:
+    """One pass of the frozen body over ``data``; keeps the input of every stage index in ``at``
+    (for training stages ``[k:]`` later) and the pooled feature vectors (key ``"features"``)."""
+    from tqdm.auto import tqdm
+
+    if not isinstance(data, torch.utils.data.DataLoader):
+        data = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
+    stages = [s for _, s in body_stages(bb)]
+    keep = {k: [] for k in at}
+    feats, ys = [], []
+    bb.model.eval()
+    start = time.perf_counter()
+    for x, y in tqdm(data, desc=desc, unit="batch", disable=not progress):
+        for i, stage in enumerate(stages):
+            if i in keep:
+                keep[i].append(x)
+            x = stage(x)
+        feats.append(pool()(x))
+        ys.append(y)
+    seconds = time.perf_counter() - start
+    y = torch.cat(ys)
+    out = {k: Cached(torch.cat(v), y, seconds) for k, v in keep.items()}
+    out["features"] = Cached(torch.cat(feats), y, seconds)
+    return out
+
+
+def concat(*cached: Cached) -> Cached:
+    """Several :class:`Cached` sets (e.g. augmented views) as one."""
+    return Cached(torch.cat([c.x for c in cached]), torch.cat([c.y for c in cached]),
+                  sum(c.seconds for c in cached))
+
+
+def param_groups(stages: list, head: nn.Module, lr: float, decay: float = 0.1) -> list:
+    """Discriminative learning rates: ``lr`` for the head, ``lr * decay**i`` for the i-th trainable
+    stage counted back from the head. Only stages with trainable parameters get a group."""
+    groups = [{"params": [p for p in head.parameters() if p.requires_grad], "lr": lr, "name": "head"}]
+    factor = 1.0
+    for name, stage in reversed(stages):
+        params = [p for p in stage.parameters() if p.requires_grad]
+        if not params:
+            continue
+        factor *= decay
+        groups.append({"params": params, "lr": lr * factor, "name": name})
+    return groups
+
+
+class InMemoryImages(torch.utils.data.Dataset):
+    """A labelled image dataset decoded once and kept in memory (resized so the short side is
+    ``short_side``); ``transform`` is applied on every access, so random augmentation still works."""
+
+    def __init__(self, dataset, short_side: int = 256, transform=None):
+        from torchvision.transforms import functional as F
+
+        self.items = [(F.resize(img.convert("RGB"), short_side), label) for img, label in
+                      (dataset[i] for i in range(len(dataset)))]
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        img, label = self.items[i]
+        return (self.transform(img) if self.transform else img), label
+
+    def with_transform(self, transform) -> "InMemoryImages":
+        new = object.__new__(InMemoryImages)
+        new.items, new.transform = self.items, transform
+        return new
+
+
+def model_from(bb, k: int, head: nn.Module | None = None, num_classes: int = 2):
+    """A trainable copy of stages ``[k:]`` + pooling + head, fed with the cached input of stage ``k``
+    (with the pooled features when ``k == len(body_stages(bb))``). ``bb`` itself is not changed.
+
+    Returns ``(model, named_stages)``; ``named_stages`` are the copied stages, for :func:`param_groups`.
+    """
+    import copy
+
+    named = [(name, copy.deepcopy(stage)) for name, stage in body_stages(bb)[k:]]
+    rest = nn.Sequential(*[s for _, s in named], pool()) if named else nn.Identity()
+    head = copy.deepcopy(head) if head is not None else nn.Linear(bb.feature_dim, num_classes)
+    model = nn.Sequential(rest, head)
+    for p in model.parameters():
+        p.requires_grad = True
+    return model, named
+
+
+def train_from(bb, k: int, train: Cached, test: Cached | None = None, *, epochs: int = 5, lr: float = 1e-3,
+               decay: float = 0.1, head: nn.Module | None = None, batch_size: int = 32, seed: int = 0,
+               desc: str = "fine-tune", progress: bool = True):
+    """Train stages ``[k:]`` + head on cached stage inputs with discriminative learning rates and a
+    one-cycle schedule; return ``(model, history)``. Stages before ``k`` stay frozen (they made the cache)."""
+    from .config import seed_everything
+    from .train import fit
+
+    seed_everything(seed)
+    model, named = model_from(bb, k, head)
+    groups = param_groups(named, model[1], lr, decay)
+    optimizer = torch.optim.Adam(groups)
+    g = torch.Generator().manual_seed(seed)
+    loader = torch.utils.data.DataLoader(_dataset(train), batch_size=batch_size, shuffle=True, generator=g)
+    test_loader = None if test is None else torch.utils.data.DataLoader(_dataset(test), batch_size=128)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[gr["lr"] for gr in groups],
+                                                    total_steps=epochs * len(loader))
+    hist = fit(model, loader, test_loader, epochs=epochs, optimizer=optimizer, scheduler=scheduler,
+               seed=seed, desc=desc, progress=progress)
+    return model, hist
+
+
+def _dataset(d):
+    return d.dataset() if isinstance(d, Cached) else d
+
+
+def describe_quadrant(bb, size: str, similarity: str) -> dict:
+    """Apply one quadrant of the textbook's table to ``bb`` (sets ``requires_grad``) and describe it."""
+    if (size, similarity) not in QUADRANTS:
+        raise ValueError(f"size must be 'small'/'large' and similarity 'similar'/'dissimilar', "
+                         f"not {size!r}/{similarity!r}")
+    which, text = QUADRANTS[(size, similarity)]
+    stages = body_stages(bb)
+    k = first_trainable(bb, which)
+    trainable = set_trainable(bb, k)
+    return {"size": size, "similarity": similarity, "which": which, "text": text, "k": k,
+            "trainable_stages": [name for name, _ in stages[k:]], "frozen_stages": [name for name, _ in stages[:k]],
+            "trainable": trainable, "total": sum(p.numel() for p in bb.model.parameters())}
+
+
+def train_quadrant(bb, size: str, similarity: str, inputs: dict, epochs: int = 3, lr: float = 1e-3,
+                   decay: float = 0.3, progress: bool = True):
+    """Set the quadrant's trainable stages and train that configuration.
+
+    ``inputs`` maps a stage index ``k`` (or ``"features"`` for head only) to ``(train, test)``: the cached
+    inputs of stage ``k`` (:class:`Cached`) or, for ``k = 0``, image datasets. Returns ``(info, model, history)``.
+    """
+    info = describe_quadrant(bb, size, similarity)
+    key = "features" if info["which"] == "head" else info["k"]
+    if key not in inputs:
+        raise ValueError(f"no cached inputs for stage {key}: cache them first (transfer.cache_stages)")
+    train_data, test_data = inputs[key]
+    model, hist = train_from(bb, info["k"], train_data, test_data, epochs=epochs, lr=lr, decay=decay,
+                             desc=f"{size}/{similarity}: {info['which']}", progress=progress)
+    return info, model, hist
+
+
+def plot_quadrant(bb, size: str = "small", similarity: str = "similar"):
+    """The textbook's 2x2 table with the chosen quadrant highlighted, next to the stages it trains."""
+    import matplotlib.pyplot as plt
+
+    info = describe_quadrant(bb, size, similarity)
+    fig, (ax_t, ax_s) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [1.25, 1]})
+    sizes, sims = ["small", "large"], ["similar", "dissimilar"]
+    for c, sz in enumerate(sizes):
+        for r, sm in enumerate(sims):
+            chosen = (sz, sm) == (size, similarity)
+            ax_t.add_patch(plt.Rectangle((c, 1 - r), 1, 1, facecolor="#ffe08a" if chosen else "#f2f2f2",
+                                         edgecolor="black", lw=2.5 if chosen else 1))
+            text = QUADRANTS[(sz, sm)][1].replace(" — ", "
+").replace(" + ", "
++ ")
+            ax_t.text(c + 0.5, 1.5 - r, text, ha="center", va="center", fontsize=9,
+                      fontweight="bold" if chosen else "normal")
+    ax_t.set(xlim=(0, 2), ylim=(0, 2), title="교과서의 표: 무엇을 다시 학습할까?")
+    ax_t.set_xticks([0.5, 1.5], [SIZE_LABELS[s] for s in sizes])
+    ax_t.set_yticks([1.5, 0.5], [SIMILARITY_LABELS[s] for s in sims])
+    ax_t.set_xlabel("데이터셋 크기 (dataset size)")
+    ax_t.set_ylabel("유사성 (similarity)")
+    stages = body_stages(bb)
+    names = [n for n, _ in stages] + ["head"]
+    counts = [sum(p.numel() for p in s.parameters()) for _, s in stages] + [sum(p.numel() for p in bb.head.parameters())]
+    colors = ["tab:orange" if i >= info["k"] else "lightgray" for i in range(len(names))]
+    ax_s.barh(names[::-1], counts[::-1], color=colors[::-1])
+    ax_s.set_xscale("log")
+    ax_s.set(xlabel="파라미터 수 (로그 축)",
+             title=f"{bb.name}: 학습 {info['trainable']:,} / 전체 {info['total']:,} ({info['trainable'] / info['total']:.1%})")
+    ax_s.text(0.98, 0.02, "주황 = 학습, 회색 = 고정", transform=ax_s.transAxes, ha="right", fontsize=8)
+    fig.tight_layout()
+    return fig, info
+
+
+def quadrant_widget(bb, inputs: dict):
+    """The textbook's table as a widget: pick a quadrant -> trainable stages and count; button -> train it."""
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    size = W.ToggleButtons(options=[("작다", "small"), ("크다", "large")], description="데이터셋")
+    sim = W.ToggleButtons(options=[("비슷하다", "similar"), ("다르다", "dissimilar")], description="유사성")
+    epochs = W.IntSlider(value=3, min=1, max=10, description="에포크")
+    button = W.Button(description="이 설정으로 학습", button_style="primary")
+    out_table, out_train = W.Output(), W.Output()
+
+    def show(_=None):
+        out_table.clear_output(wait=True)
+        with out_table:
+            try:
+                fig, info = plot_quadrant(bb, size.value, sim.value)
+                display(fig)
+                plt.close(fig)
+                if info["which"] == "all":
+                    print("주의: 몸통 전체를 사진에서부터 학습합니다. CPU 에서는 에포크당 1분 이상 걸릴 수 있습니다.")
+            except Exception as err:
+                print(f"표를 그리지 못했습니다: {type(err).__name__}: {err}")
+
+    def run(_):
+        out_train.clear_output(wait=True)
+        with out_train:
+            try:
+                info, _, hist = train_quadrant(bb, size.value, sim.value, inputs, epochs=epochs.value)
+                print(f"{info['text']}: 학습 파라미터 {info['trainable']:,}개, {epochs.value} 에포크 "
+                      f"{hist.train_time:.1f} s, test 정확도 {hist.final_test_acc:.2%}")
+            except Exception as err:
+                print(f"학습하지 못했습니다: {type(err).__name__}: {err}")
+
+    size.observe(show, names="value")
+    sim.observe(show, names="value")
+    button.on_click(run)
+    show()
+    return W.VBox([W.HBox([size, sim]), out_table, W.HBox([epochs, button]), out_train])

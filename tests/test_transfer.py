@@ -1,0 +1,208 @@
+"""Transfer-learning helpers: stages, freezing, feature caching, BatchNorm, learning-rate groups.
+
+Both backbone layouts are checked: ResNet18 (random weights, no download) and the
+offline EfficientNet-Lite0.
+"""
+import copy
+
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from chapter5 import backbone, train, transfer
+
+
+@pytest.fixture(scope="module")
+def resnet():
+    from torchvision.models import resnet18
+
+    torch.manual_seed(0)
+    return backbone.Backbone(resnet18(weights=None).eval(), "resnet18", "test", "fc", 512,
+                             feature_layers=["conv1", "layer1", "layer2", "layer3", "layer4"])
+
+
+@pytest.fixture(scope="module")
+def effnet():
+    return backbone._efficientnet_lite0()
+
+
+@pytest.fixture(params=["resnet", "effnet"])
+def bb(request):
+    """A fresh copy per test, so freezing in one test does not leak into another."""
+    b = copy.copy(request.getfixturevalue(request.param))
+    b.model = copy.deepcopy(b.model).eval()
+    return b
+
+
+def test_stage_names():
+    from torchvision.models import resnet18
+
+    b = backbone.Backbone(resnet18(weights=None), "resnet18", "t", "fc", 512)
+    assert [n for n, _ in transfer.body_stages(b)] == ["stem", "layer1", "layer2", "layer3", "layer4"]
+    e = backbone._efficientnet_lite0()
+    names = [n for n, _ in transfer.body_stages(e)]
+    assert names == ["stem"] + [f"stage{i}" for i in range(1, 8)]
+    # every parameter of the body belongs to exactly one stage; the head to none
+    staged = [id(p) for _, s in transfer.body_stages(e) for p in s.parameters()]
+    body = [id(p) for n, p in e.model.named_parameters() if not n.startswith("_fc.")]
+    assert sorted(staged) == sorted(body)
+
+
+def test_stages_reproduce_the_body(bb):
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, 96, 96)
+    stages = transfer.body_stages(bb)
+    with torch.no_grad():
+        expected = bb.body()(x)
+        y = x
+        for _, s in stages:
+            y = s(y)
+        got = transfer.pool()(y)
+        prefix, rest = transfer.split(bb, len(stages) - 1)
+        split_out = rest(prefix(x))
+    assert got.shape == (2, bb.feature_dim)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(split_out, expected)
+
+
+def test_set_trainable_counts(bb):
+    n = len(transfer.body_stages(bb))
+    head = sum(p.numel() for p in bb.head.parameters())
+    last = sum(p.numel() for p in transfer.body_stages(bb)[-1][1].parameters())
+    total = sum(p.numel() for p in bb.model.parameters())
+    assert transfer.set_trainable(bb, transfer.first_trainable(bb, "head")) == head
+    assert transfer.set_trainable(bb, transfer.first_trainable(bb, "last")) == head + last
+    assert transfer.set_trainable(bb, transfer.first_trainable(bb, "all")) == total
+    counts = [transfer.set_trainable(bb, k) for k in range(n, -1, -1)]
+    assert counts == sorted(counts) and len(set(counts)) == len(counts)
+    transfer.set_trainable(bb, n)
+    assert [name for name, p in bb.model.named_parameters() if p.requires_grad] == \
+        [f"{bb.head_name}.weight", f"{bb.head_name}.bias"]
+    with pytest.raises(ValueError):
+        transfer.first_trainable(bb, "middle")
+
+
+def test_quadrants_follow_the_textbook():
+    assert set(transfer.QUADRANTS) == {(s, m) for s in ("small", "large") for m in ("similar", "dissimilar")}
+    assert transfer.QUADRANTS[("small", "similar")][0] == "head"
+    assert transfer.QUADRANTS[("large", "dissimilar")][0] == "all"
+
+
+def test_frozen_prefix_keeps_batchnorm_statistics(resnet):
+    model = copy.deepcopy(resnet.model)
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    before = [bn.running_mean.clone() for bn in bns]
+    x = torch.randn(4, 3, 64, 64)
+    # the trap: requires_grad=False but train mode -> running statistics still move
+    for p in model.parameters():
+        p.requires_grad = False
+    model.train()
+    with torch.no_grad():
+        model(x)
+    assert any(not torch.equal(a, bn.running_mean) for a, bn in zip(before, bns))
+    # TransferModel keeps its frozen prefix in eval mode even after .train()
+    fresh = copy.deepcopy(resnet)
+    fresh.model = copy.deepcopy(resnet.model)
+    prefix, rest = transfer.split(fresh, 4)
+    tm = transfer.TransferModel(prefix, rest, nn.Linear(512, 2)).train()
+    pre_bn = [m for m in tm.prefix.modules() if isinstance(m, nn.BatchNorm2d)]
+    rest_bn = [m for m in tm.rest.modules() if isinstance(m, nn.BatchNorm2d)]
+    pre_before = [bn.running_mean.clone() for bn in pre_bn]
+    rest_before = [bn.running_mean.clone() for bn in rest_bn]
+    tm(x)
+    assert not tm.prefix.training and tm.rest.training
+    assert all(torch.equal(a, bn.running_mean) for a, bn in zip(pre_before, pre_bn))
+    assert any(not torch.equal(a, bn.running_mean) for a, bn in zip(rest_before, rest_bn))
+    assert all(not p.requires_grad for p in tm.prefix.parameters())
+
+
+def _toy_images(n=24, size=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.utils.data.TensorDataset(torch.randn(n, 3, size, size, generator=g),
+                                          torch.arange(n) % 2)
+
+
+def test_cache_features_matches_direct_computation(resnet):
+    ds = _toy_images()
+    body = resnet.body()
+    cached = transfer.cache_features(body, torch.utils.data.DataLoader(ds, batch_size=10), progress=False)
+    assert cached.x.shape == (24, 512) and len(cached) == 24
+    assert torch.equal(cached.y, ds.tensors[1])
+    with torch.no_grad():
+        torch.testing.assert_close(cached.x, body.eval()(ds.tensors[0]))
+    assert cached.seconds > 0
+    both = transfer.concat(cached, cached)
+    assert len(both) == 48 and both.seconds == pytest.approx(2 * cached.seconds)
+
+
+def test_cache_stages_one_pass(bb):
+    ds = _toy_images(n=6)
+    n = len(transfer.body_stages(bb))
+    out = transfer.cache_stages(bb, ds, at=(n - 2, n - 1), progress=False)
+    assert set(out) == {n - 2, n - 1, "features"}
+    assert out["features"].x.shape == (6, bb.feature_dim)
+    _, rest = transfer.split(bb, n - 1)
+    with torch.no_grad():
+        torch.testing.assert_close(rest(out[n - 1].x), out["features"].x)
+        torch.testing.assert_close(bb.body()(ds.tensors[0]), out["features"].x)
+
+
+def test_cached_training_equals_training_through_the_frozen_body(resnet):
+    """The speed lesson's claim: same data, same seed -> the same head, whichever way it is fed."""
+    ds = _toy_images(n=32)
+    fb = copy.copy(resnet)
+    fb.model = copy.deepcopy(resnet.model)
+    torch.manual_seed(3)
+    head = nn.Linear(512, 2)
+    slow = transfer.TransferModel(fb.body(), nn.Identity(), copy.deepcopy(head))
+    train.fit(slow, torch.utils.data.DataLoader(ds, batch_size=8, shuffle=True), epochs=2, lr=1e-2,
+              progress=False, device=torch.device("cpu"))
+    feats = transfer.cache_features(fb.body(), ds, progress=False)
+    fast = copy.deepcopy(head)
+    train.fit(fast, feats.loader(8, shuffle=True), epochs=2, lr=1e-2, progress=False, device=torch.device("cpu"))
+    torch.testing.assert_close(fast.weight, slow.head.weight, atol=1e-4, rtol=1e-4)
+    assert not torch.equal(fast.weight, head.weight)
+
+
+def test_param_groups_discriminative(resnet):
+    b = copy.copy(resnet)
+    b.model = copy.deepcopy(resnet.model)
+    k = transfer.first_trainable(b, "last2")
+    transfer.set_trainable(b, k)
+    stages = transfer.body_stages(b)
+    groups = transfer.param_groups(stages, b.head, lr=1e-3, decay=0.1)
+    assert [g["name"] for g in groups] == ["head", "layer4", "layer3"]
+    assert [g["lr"] for g in groups] == pytest.approx([1e-3, 1e-4, 1e-5])
+    n_params = sum(p.numel() for g in groups for p in g["params"])
+    assert n_params == sum(p.numel() for p in b.model.parameters() if p.requires_grad)
+    opt = torch.optim.Adam(groups)
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([1e-3, 1e-4, 1e-5])
+
+
+def test_train_from_leaves_backbone_untouched(resnet):
+    b = copy.copy(resnet)
+    b.model = copy.deepcopy(resnet.model)
+    n = len(transfer.body_stages(b))
+    ds = _toy_images(n=16, size=32)
+    cached = transfer.cache_stages(b, ds, at=(n - 1,), progress=False)
+    before = {k: v.clone() for k, v in b.model.state_dict().items()}
+    model, hist = transfer.train_from(b, n - 1, cached[n - 1], cached[n - 1], epochs=2, lr=1e-3,
+                                      progress=False)
+    assert len(hist.test_acc) == 2 and 0.0 <= hist.final_test_acc <= 1.0
+    assert all(torch.equal(v, b.model.state_dict()[k]) for k, v in before.items())
+    with torch.no_grad():
+        assert model.eval()(cached[n - 1].x[:3]).shape == (3, 2)
+    head_only, h2 = transfer.train_from(b, n, cached["features"], None, epochs=1, progress=False)
+    assert isinstance(head_only[0], nn.Identity) and len(h2.train_loss) == 1
+
+
+def test_in_memory_images_resize_once_and_transform_each_time():
+    from torchvision import transforms as T
+
+    imgs = [(Image.new("RGB", (300, 200), (i * 40, 0, 0)), i % 2) for i in range(4)]
+    mem = transfer.InMemoryImages(imgs, short_side=64)
+    assert len(mem) == 4 and mem[0][0].size == (96, 64) and mem[3][1] == 1
+    tensors = mem.with_transform(T.Compose([T.CenterCrop(64), T.ToTensor()]))
+    x, y = tensors[1]
+    assert x.shape == (3, 64, 64) and y == 1 and mem.transform is None
