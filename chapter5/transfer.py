@@ -323,9 +323,7 @@ def plot_quadrant(bb, size: str = "small", similarity: str = "similar"):
             chosen = (sz, sm) == (size, similarity)
             ax_t.add_patch(plt.Rectangle((c, 1 - r), 1, 1, facecolor="#ffe08a" if chosen else "#f2f2f2",
                                          edgecolor="black", lw=2.5 if chosen else 1))
-            text = QUADRANTS[(sz, sm)][1].replace(" — ", "
-").replace(" + ", "
-+ ")
+            text = QUADRANTS[(sz, sm)][1].replace(" — ", "\n").replace(" + ", "\n+ ")
             ax_t.text(c + 0.5, 1.5 - r, text, ha="center", va="center", fontsize=9,
                       fontweight="bold" if chosen else "normal")
     ax_t.set(xlim=(0, 2), ylim=(0, 2), title="교과서의 표: 무엇을 다시 학습할까?")
