@@ -146,6 +146,9 @@ def test_open_image_bytes_handles_modes_and_rotation():
 
 def test_upload_widget_callback_reports_instead_of_raising(saved, capsys):
     pytest.importorskip("ipywidgets")
+    from chapter5 import viz
+
+    viz.use_korean_font()
     clf = classifier.load_classifier()
     box = classifier.upload_widget(clf)
     upload = box.children[1]

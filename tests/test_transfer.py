@@ -206,3 +206,67 @@ def test_in_memory_images_resize_once_and_transform_each_time():
     tensors = mem.with_transform(T.Compose([T.CenterCrop(64), T.ToTensor()]))
     x, y = tensors[1]
     assert x.shape == (3, 64, 64) and y == 1 and mem.transform is None
+
+
+def _toy_inputs(b, n_train=16, n_test=8, size=32):
+    n = len(transfer.body_stages(b))
+    tr = transfer.cache_stages(b, _toy_images(n_train, size, seed=1), at=(n - 2, n - 1), progress=False)
+    te = transfer.cache_stages(b, _toy_images(n_test, size, seed=2), at=(n - 2, n - 1), progress=False)
+    return {"features": (tr["features"], te["features"]), n - 1: (tr[n - 1], te[n - 1]),
+            n - 2: (tr[n - 2], te[n - 2])}
+
+
+def test_describe_quadrant_sets_trainable_stages(resnet):
+    b = copy.copy(resnet)
+    b.model = copy.deepcopy(resnet.model)
+    small = transfer.describe_quadrant(b, "small", "similar")
+    assert small["which"] == "head" and small["trainable_stages"] == []
+    assert small["trainable"] == 512 * 1000 + 1000 == sum(p.numel() for p in b.model.parameters() if p.requires_grad)
+    large = transfer.describe_quadrant(b, "large", "similar")
+    assert large["trainable_stages"] == ["layer4"] and large["frozen_stages"][-1] == "layer3"
+    part = transfer.describe_quadrant(b, "small", "dissimilar")
+    assert part["trainable_stages"] == ["layer3", "layer4"]
+    everything = transfer.describe_quadrant(b, "large", "dissimilar")
+    assert everything["trainable"] == everything["total"]
+    assert small["trainable"] < large["trainable"] < part["trainable"] < everything["trainable"]
+    with pytest.raises(ValueError, match="size must be"):
+        transfer.describe_quadrant(b, "huge", "similar")
+
+
+def test_train_quadrant_uses_the_matching_cache(resnet):
+    b = copy.copy(resnet)
+    b.model = copy.deepcopy(resnet.model)
+    b.replace_head(2)
+    inputs = _toy_inputs(b)
+    info, model, hist = transfer.train_quadrant(b, "large", "similar", inputs, epochs=1, progress=False)
+    assert info["which"] == "last" and len(hist.test_acc) == 1
+    with torch.no_grad():
+        assert model.eval()(inputs[info["k"]][0].x[:2]).shape == (2, 2)
+    info, model, _ = transfer.train_quadrant(b, "small", "similar", inputs, epochs=1, progress=False)
+    assert isinstance(model[0], nn.Identity)
+    with pytest.raises(ValueError, match="no cached inputs"):
+        transfer.train_quadrant(b, "large", "dissimilar", inputs, epochs=1, progress=False)
+
+
+def test_quadrant_widget_draws_and_trains_without_raising(resnet, capsys):
+    pytest.importorskip("ipywidgets")
+    from chapter5 import viz
+
+    viz.use_korean_font()
+    b = copy.copy(resnet)
+    b.model = copy.deepcopy(resnet.model)
+    b.replace_head(2)
+    inputs = _toy_inputs(b)
+    box = transfer.quadrant_widget(b, inputs)
+    (size, sim), _, (epochs, button), _ = box.children[0].children, box.children[1], box.children[2].children, \
+        box.children[3]
+    size.value = "large"                     # -> "last": the table is redrawn, bb's trainable stages follow
+    assert [n for n, p in b.model.named_parameters() if p.requires_grad][0].startswith("layer4")
+    epochs.value = 1
+    button.click()
+    out = capsys.readouterr().out
+    assert "test 정확도" in out and "학습하지 못했습니다" not in out
+    sim.value = "dissimilar"                 # "all": no cache for stage 0 -> a message, not an exception
+    button.click()
+    out = capsys.readouterr().out
+    assert "학습하지 못했습니다" in out and "no cached inputs" in out
