@@ -59,6 +59,32 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def _poll_in_short_steps(kc, step: float = 0.1) -> None:
+    """Make the kernel client's shell/IOPub ``get_msg`` wait in short polls.
+
+    With ipywidgets in a cell, nbclient sometimes misses the wake-up for a message that
+    has already arrived and sits until its whole timeout runs out (jupyter/nbclient#312;
+    seen here after ``interact`` cells: 60 s stalls with timeout=60, "hangs" with 1800).
+    Polling again every ``step`` seconds picks the message up; the deadline is unchanged.
+    """
+    from queue import Empty
+
+    for channel in (kc.shell_channel, kc.iopub_channel):
+        def patched(timeout=None, _get=channel.get_msg):
+            deadline = None if timeout is None else time.monotonic() + timeout
+
+            async def wait():
+                while True:
+                    left = step if deadline is None else max(0.0, min(step, deadline - time.monotonic()))
+                    try:
+                        return await _get(timeout=left)
+                    except Empty:
+                        if deadline is not None and time.monotonic() >= deadline:
+                            raise
+            return wait()
+        channel.get_msg = patched
+
+
 def run_notebook(path: Path, quick: bool = False, timeout: int = 1800, save: bool = True) -> dict:
     """Execute one notebook top to bottom; return its record for results.json."""
     import nbformat
@@ -74,6 +100,7 @@ def run_notebook(path: Path, quick: bool = False, timeout: int = 1800, save: boo
             nb = nbformat.read(path, as_version=4)
             client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                     resources={"metadata": {"path": str(path.parent)}})
+            client.on_notebook_start = lambda notebook: _poll_in_short_steps(client.kc)
             start = time.perf_counter()
             client.execute()
             wall = time.perf_counter() - start
