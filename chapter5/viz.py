@@ -18,7 +18,7 @@ def use_korean_font() -> str:
     The font files are added with ``font_manager.fontManager.addfont`` (works
     offline, on Linux, macOS and Colab); we do not import the package itself
     because its import relies on ``distutils``, gone in Python 3.12.
-    Returns the font family in use.
+    Returns the Korean font's family name.
     """
     from matplotlib import font_manager
 
@@ -28,7 +28,10 @@ def use_korean_font() -> str:
     font_dir = Path(list(spec.submodule_search_locations)[0]) / "fonts"
     for ttf in sorted(font_dir.glob("*.ttf")):
         font_manager.fontManager.addfont(str(ttf))
-    matplotlib.rcParams["font.family"] = KOREAN_FONT
+    # DejaVu Sans first, NanumGothic as the per-glyph fallback: Hangul comes from NanumGothic,
+    # while math text (log-axis ticks such as 10^-3) keeps DejaVu's minus sign, which
+    # NanumGothic lacks.
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", KOREAN_FONT]
     matplotlib.rcParams["axes.unicode_minus"] = False
     return KOREAN_FONT
 

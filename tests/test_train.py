@@ -51,7 +51,7 @@ def test_count_parameters_trainable_only():
     assert train.count_parameters(m) == 33 and train.count_parameters(m, trainable_only=True) == 30
 
 
-def test_korean_text_renders_without_missing_glyphs(tmp_path):
+def test_korean_text_renders_without_missing_glyphs(tmp_path, capfd):
     matplotlib.use("Agg")
     assert viz.use_korean_font() == "NanumGothic"
     with warnings.catch_warnings(record=True) as caught:
@@ -59,10 +59,14 @@ def test_korean_text_renders_without_missing_glyphs(tmp_path):
         fig, ax = plt.subplots()
         ax.set_title("합성곱 신경망 학습 곡선")
         ax.set_xlabel("에포크 (epoch)")
+        ax.set_yscale("log")  # math-text tick labels with a minus sign (10^-1)
+        ax.plot([0.01, 0.1, 1.0])
         fig.savefig(tmp_path / "k.png")
         plt.close(fig)
     glyph = [w for w in caught if "missing from" in str(w.message) or "Glyph" in str(w.message)]
     assert glyph == [], [str(w.message) for w in glyph]
+    # math text reports missing glyphs through logging, not warnings
+    assert "does not have a glyph" not in capfd.readouterr().err
 
 
 def test_plot_helpers_draw_labelled_figures():
