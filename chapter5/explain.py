@@ -1,0 +1,517 @@
+"""Look inside a CNN (notebook 05): forward hooks, layer listing, feature-map and
+filter grids, Grad-CAM, and the feature-map explorer widget.
+
+The textbook's ``LayerActivations`` registers a forward hook and leaves it to the
+reader to call ``remove()``; a forgotten hook keeps firing on every later forward
+pass. :class:`FeatureHook` is the same idea as a context manager, so the hook is
+always removed -- also when the forward pass raises.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import nn
+
+# ImageNet class indices 281-285: tabby, tiger cat, Persian cat, Siamese cat, Egyptian cat.
+IMAGENET_CAT_CLASSES = tuple(range(281, 286))
+# The cat in the textbook's cat.jpg (1920×1080), hand-marked: (x0, y0, x1, y1) in original pixels.
+# It lies across the whole width; its ear tip is at y≈145 and its paws end at y≈955.
+CAT_BOX = (0, 140, 1920, 960)
+
+
+# --------------------------------------------------------------------------- hooks
+class FeatureHook:
+    """Record the output of one module during forward passes; remove the hook on exit.
+
+    >>> with FeatureHook(model.features[0]) as hook:
+    ...     model(x)
+    >>> hook.output.shape
+    """
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+        self.output: torch.Tensor | None = None
+        self._handle = None
+
+    def __enter__(self) -> "FeatureHook":
+        self._handle = self.module.register_forward_hook(self._save)
+        return self
+
+    def _save(self, module, inputs, output):
+        # clone: a later in-place op (ReLU(inplace=True)) must not change what we saved
+        self.output = output.detach().clone()
+
+    def remove(self) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+
+    def __exit__(self, *exc) -> bool:
+        self.remove()
+        return False
+
+    @property
+    def attached(self) -> bool:
+        return self._handle is not None
+
+
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module):
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def capture(model: nn.Module, names, x: torch.Tensor) -> dict:
+    """``{name: output}`` of the named sub-modules for input ``x`` (eval mode, no grad).
+
+    The model's train/eval mode is restored afterwards and every hook is removed.
+    """
+    names = [names] if isinstance(names, str) else list(names)
+    with contextlib.ExitStack() as stack, _eval_mode(model), torch.no_grad():
+        hooks = {n: stack.enter_context(FeatureHook(model.get_submodule(n))) for n in names}
+        model(x)
+    return {n: h.output for n, h in hooks.items()}
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    name: str
+    kind: str
+    shape: tuple  # output shape without the batch dimension
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} · {self.kind} · {'×'.join(map(str, self.shape))}"
+
+
+def list_layers(model: nn.Module, x: torch.Tensor, names=None, types=(nn.Conv2d,)) -> list:
+    """The layers a feature map can be taken from, with their output shapes for input ``x``.
+
+    ``names`` picks modules by name (for example ``Backbone.feature_layers``);
+    otherwise every module that is an instance of ``types`` is listed, in model order.
+    """
+    if names is None:
+        names = [n for n, m in model.named_modules() if n and isinstance(m, types)]
+    outs = capture(model, names, x)
+    return [LayerInfo(n, type(model.get_submodule(n)).__name__, tuple(outs[n].shape[1:])) for n in names]
+
+
+# ---------------------------------------------------------------- map statistics
+def input_similarity(maps: torch.Tensor, image: torch.Tensor) -> float:
+    """Mean |Pearson correlation| between each channel map and the input's brightness.
+
+    ``maps`` ``[C,H,W]`` or ``[N,C,H,W]``, ``image`` ``[3,H0,W0]`` or ``[N,3,H0,W0]``.
+    The brightness is average-pooled to the map's size. Near 1: the maps are copies
+    of the (blurred) input, as with random filters; near 0: the maps respond to
+    something other than plain brightness.
+    """
+    if maps.dim() == 3:
+        maps, image = maps[None], image[None]
+    n, c, h, w = maps.shape
+    grey = image.double().mean(1, keepdim=True)
+    grey = nn.functional.adaptive_avg_pool2d(grey, (h, w)).flatten(1)          # [N, HW]
+    f = maps.double().flatten(2)                                                # [N, C, HW]
+    f = f - f.mean(2, keepdim=True)
+    g = (grey - grey.mean(1, keepdim=True))[:, None, :]                         # [N, 1, HW]
+    norms = f.norm(dim=2) * g.norm(dim=2)
+    keep = norms > 0                                   # constant maps have no correlation: skip them
+    if not bool(keep.any()):
+        return 0.0
+    corr = (f * g).sum(2)[keep] / norms[keep]
+    return float(corr.abs().mean())
+
+
+def sharpness(maps: torch.Tensor) -> float:
+    """How much a map changes from one pixel to its neighbour, relative to its variance.
+
+    Per channel: ``(mean(dx²) + mean(dy²)) / var``, averaged over channels (and
+    images); channels with zero variance are skipped. A blurred map scores near 0,
+    pixel noise near 4. ``maps``: ``[C,H,W]`` or ``[N,C,H,W]``.
+    """
+    f = maps.double()
+    if f.dim() == 3:
+        f = f[None]
+    f = f.flatten(0, 1)                                   # [N*C, H, W]
+    dx = (f[:, :, 1:] - f[:, :, :-1]).pow(2).flatten(1).mean(1)
+    dy = (f[:, 1:, :] - f[:, :-1, :]).pow(2).flatten(1).mean(1)
+    var = f.flatten(1).var(1, unbiased=False)
+    keep = var > 0
+    if not bool(keep.any()):
+        return 0.0
+    return float(((dx + dy)[keep] / var[keep]).mean())
+
+
+def class_selectivity(maps: torch.Tensor, labels) -> float:
+    """How differently the channels respond to two classes (say cats and dogs).
+
+    Each channel's map is averaged over space, then the two classes are compared
+    with Cohen's d: ``|mean_0 - mean_1| / pooled std``, averaged over channels
+    (channels that never change are skipped). Random filters give small values;
+    a trained classifier's deep layers have channels that fire for one class.
+    ``maps``: ``[N,C,H,W]``, ``labels``: ``N`` values 0/1.
+    """
+    labels = torch.as_tensor(labels)
+    if set(labels.unique().tolist()) != {0, 1}:
+        raise ValueError("class_selectivity needs labels of exactly two classes, 0 and 1")
+    pooled = maps.double().mean((2, 3))                                           # [N, C]
+    a, b = pooled[labels == 0], pooled[labels == 1]
+    std = ((a.var(0) + b.var(0)) / 2).sqrt()
+    keep = std > 0
+    if not bool(keep.any()):
+        return 0.0
+    return float(((a.mean(0) - b.mean(0)).abs()[keep] / std[keep]).mean())
+
+
+# ------------------------------------------------------------------------ drawing
+def _channels(n_channels: int, first: int, count: int) -> list:
+    first = int(np.clip(first, 0, max(n_channels - 1, 0)))
+    return list(range(first, min(first + count, n_channels)))
+
+
+def plot_feature_maps(maps: torch.Tensor, first: int = 0, count: int = 16, ncols: int = 8,
+                      title: str = "특성 맵 (feature maps)", cmap: str = "viridis", size: float = 1.4):
+    """Grid of channels ``first .. first+count-1`` of one feature map ``[C,H,W]`` (or ``[1,C,H,W]``)."""
+    if maps.dim() == 4:
+        maps = maps[0]
+    chans = _channels(maps.shape[0], first, count)
+    ncols = max(1, min(ncols, len(chans)))
+    nrows = int(np.ceil(len(chans) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.6), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, ch in zip(axes.flat, chans):
+        ax.imshow(maps[ch].cpu().numpy(), cmap=cmap)
+        ax.set_title(f"ch {ch}", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def compare_maps(named_maps: dict, first: int = 0, count: int = 8, title: str = "", cmap: str = "viridis",
+                 size: float = 1.3):
+    """One row per entry of ``{row label: maps [C,H,W]}``, same channels in every row (side-by-side comparison)."""
+    rows = list(named_maps.items())
+    n_ch = min(m.shape[-3] for _, m in rows)
+    chans = _channels(n_ch, first, count)
+    fig, axes = plt.subplots(len(rows), len(chans), figsize=(size * len(chans) + 1.2, size * len(rows) + 0.6),
+                             squeeze=False)
+    for r, (label, maps) in enumerate(rows):
+        maps = maps[0] if maps.dim() == 4 else maps
+        for c, ch in enumerate(chans):
+            ax = axes[r, c]
+            ax.imshow(maps[ch].cpu().numpy(), cmap=cmap)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"ch {ch}", fontsize=8)
+        axes[r, 0].set_ylabel(label, fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def describe_maps(layer: str, maps: torch.Tensor, first: int = 0, count: int = 16) -> str:
+    """One line: layer name, shape, channels shown (what the explorer prints above its grid)."""
+    if maps.dim() == 4:
+        maps = maps[0]
+    c, h, w = maps.shape
+    chans = _channels(c, first, count)
+    return f"{layer}: {c} channels × {h}×{w}, showing channels {chans[0]}–{chans[-1]}"
+
+
+def filter_patches(weight: torch.Tensor) -> np.ndarray:
+    """First-layer kernels ``[O,3,k,k]`` as ``[O,k,k,3]`` RGB patches, each min-max scaled to [0, 1]."""
+    w = weight.detach().float().cpu()
+    if w.shape[1] != 3:                       # not an RGB layer: show the mean over inputs, grey
+        w = w.mean(1, keepdim=True).expand(-1, 3, -1, -1)
+    lo = w.amin(dim=(1, 2, 3), keepdim=True)
+    hi = w.amax(dim=(1, 2, 3), keepdim=True)
+    w = (w - lo) / (hi - lo + 1e-8)
+    return w.permute(0, 2, 3, 1).numpy()
+
+
+def plot_filters(weight: torch.Tensor, ncols: int = 16, title: str = "첫 합성곱층의 필터 (filters)",
+                 size: float = 0.7):
+    """The first convolution's kernels drawn as small RGB patches."""
+    patches = filter_patches(weight)
+    n = len(patches)
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.7), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, (ax, p) in enumerate(zip(axes.flat, patches)):
+        ax.imshow(p, interpolation="nearest")
+        ax.set_title(str(i), fontsize=6)
+    k = weight.shape[-1]
+    fig.suptitle(f"{title} — {n}개, {k}×{k}")
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------- Grad-CAM
+def to_input(image, mean, std, short_side: int = 224) -> torch.Tensor:
+    """The WHOLE image (no crop) resized so its shorter side is ``short_side``, normalised: ``[1,3,H,W]``.
+
+    CNNs with global average pooling accept any size, so a heat-map over the whole
+    photo can be mapped straight back to the original pixels.
+    """
+    from torchvision import transforms as T
+
+    tf = T.Compose([T.Resize(short_side), T.ToTensor(), T.Normalize(mean, std)])
+    return tf(image).unsqueeze(0)
+
+
+@dataclass
+class CamResult:
+    cam: np.ndarray          # [H, W] in [0, 1], same size as the model input
+    class_index: int
+    prob: float              # softmax probability of that class
+
+    def peak(self, original_size=None) -> tuple:
+        """``(x, y)`` of the heat-map maximum, in input pixels or in ``original_size=(W, H)`` pixels."""
+        h, w = self.cam.shape
+        row, col = np.unravel_index(int(np.argmax(self.cam)), self.cam.shape)
+        x, y = col + 0.5, row + 0.5
+        if original_size is not None:
+            x, y = x * original_size[0] / w, y * original_size[1] / h
+        return float(x), float(y)
+
+    def share_inside(self, box, original_size) -> float:
+        """Fraction of the total heat that falls inside ``box=(x0, y0, x1, y1)`` given in original pixels."""
+        h, w = self.cam.shape
+        xs = (np.arange(w) + 0.5) * original_size[0] / w
+        ys = (np.arange(h) + 0.5) * original_size[1] / h
+        inside = ((ys >= box[1]) & (ys <= box[3]))[:, None] & ((xs >= box[0]) & (xs <= box[2]))[None, :]
+        return float(self.cam[inside].sum() / max(self.cam.sum(), 1e-12))
+
+
+def grad_cam(model: nn.Module, target_layer: nn.Module, x: torch.Tensor, class_index: int | None = None) -> CamResult:
+    """Grad-CAM (Selvaraju et al., 2017) of ``class_index`` (default: the predicted class) for one image.
+
+    Uses the maintained ``pytorch-grad-cam`` package. The input gets
+    ``requires_grad`` so that it also works when the body is frozen. The model is
+    left in eval mode and its parameter gradients are cleared afterwards.
+    """
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    model.eval()
+    with torch.no_grad():
+        prob = model(x).softmax(1)[0]
+    if class_index is None:
+        class_index = int(prob.argmax())
+    x = x.detach().clone().requires_grad_(True)   # gradients flow even through a frozen body
+    with GradCAM(model=model, target_layers=[target_layer]) as cam:
+        heat = cam(input_tensor=x, targets=[ClassifierOutputTarget(class_index)])[0]
+    model.zero_grad(set_to_none=True)
+    return CamResult(np.asarray(heat, dtype=np.float32), class_index, float(prob[class_index]))
+
+
+@dataclass
+class CamModel:
+    """What Grad-CAM needs: a classifier, the layer to explain, its input normalisation and class names."""
+
+    model: nn.Module
+    target_layer: nn.Module
+    mean: tuple
+    std: tuple
+    class_names: list
+    description: str
+
+
+def grad_cam_model(fallback) -> CamModel:
+    """The notebook-03 cats-vs-dogs classifier when its saved file exists, else ``fallback``
+    (a pretrained :class:`~chapter5.backbone.Backbone`) with its 1000 ImageNet classes.
+
+    The explained layer is the backbone's last feature layer (``layer4`` / ``_conv_head``).
+    """
+    from .backbone import imagenet_categories
+
+    clf, why = None, ""
+    try:
+        from . import classifier
+
+        clf = classifier.load_classifier()
+    except ImportError:
+        why = "chapter5.classifier is not installed"
+    except FileNotFoundError as err:          # no saved file yet, or one for another backbone
+        why = str(err)
+    if clf is not None:
+        bb = clf.backbone
+        layer = bb.model.get_submodule(bb.feature_layers[-1])
+        if any(m is layer for m in clf.model.modules()):
+            return CamModel(clf.model.eval(), layer, bb.mean, bb.std, list(clf.class_names),
+                            f"노트북 03 의 고양이/개 분류기 ({bb.name} + 학습한 2-클래스 head)")
+        why = "분류기 안에서 백본의 층을 찾지 못했습니다"
+    bb = fallback
+    print(f"{why} → ImageNet 으로 사전 학습된 {bb.name} 의 1000개 클래스로 Grad-CAM 을 그립니다.")
+    return CamModel(bb.model.eval(), bb.model.get_submodule(bb.feature_layers[-1]), bb.mean, bb.std,
+                    imagenet_categories(), f"ImageNet 사전 학습 {bb.name} (1000 클래스)")
+
+
+def plot_grad_cam(image, result: CamResult, title: str, alpha: float = 0.5, box=None):
+    """The photo, and the photo with the Grad-CAM heat-map on top (peak marked with ×, optional box)."""
+    img = np.asarray(image)
+    h0, w0 = img.shape[:2]
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
+    ax0.imshow(img)
+    ax0.set_title("입력 이미지 (RGB)")
+    ax1.imshow(img)
+    ax1.imshow(result.cam, cmap="jet", alpha=alpha, extent=(0, w0, h0, 0))
+    px, py = result.peak((w0, h0))
+    ax1.plot(px, py, "wx", ms=12, mew=3)
+    ax1.set_title("Grad-CAM (× = 최댓값)")
+    if box is not None:
+        from matplotlib.patches import Rectangle
+
+        for ax in (ax0, ax1):
+            ax.add_patch(Rectangle((box[0], box[1]), box[2] - box[0], box[3] - box[1], fill=False,
+                                   edgecolor="lime", lw=2, ls="--"))
+    for ax in (ax0, ax1):
+        ax.axis("off")
+    fig.suptitle(title)
+    return fig
+
+
+# ------------------------------------------------------------------------- images
+def image_choices(n_per_class: int = 3) -> dict:
+    """``{label: path}``: the textbook's ``cat.jpg`` and the first test images of each class."""
+    from . import data
+
+    choices = {"cat.jpg": data.cat_image_path()}
+    test_dir = data.catdog_dir("test")
+    for cls in ("Cat", "Dog"):
+        for p in sorted((test_dir / cls).glob("*.jpg"))[:n_per_class]:
+            choices[f"test/{cls}/{p.name}"] = p
+    return choices
+
+
+def image_from_upload(value):
+    """The RGB image inside an ipywidgets 8 ``FileUpload.value`` (or raw bytes); ValueError if there is none."""
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        content = bytes(value)
+    else:
+        items = list(value or ())
+        if not items:
+            raise ValueError("업로드된 파일이 없습니다 (no file uploaded)")
+        content = bytes(items[-1]["content"])
+    try:
+        with Image.open(io.BytesIO(content)) as img:
+            return img.convert("RGB")
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError("이미지 파일이 아닙니다 (not an image file)") from err
+
+
+# ------------------------------------------------------------------------ explorer
+@dataclass
+class Viewable:
+    """A model as the explorer shows it: the module, its input transform and the layers to offer."""
+
+    model: nn.Module
+    transform: object                     # PIL image -> [3,H,W] tensor
+    layers: list                          # LayerInfo list (see list_layers)
+
+
+def show_layer(view: Viewable, layer: str, image, first: int = 0, count: int = 16, title: str = ""):
+    """Print the one-line summary and draw the grid: what the explorer does on every change."""
+    maps = capture(view.model, layer, view.transform(image).unsqueeze(0))[layer][0]
+    print(describe_maps(layer, maps, first, count))
+    return plot_feature_maps(maps, first, count, title=title or f"{layer} 특성 맵")
+
+
+def feature_map_explorer(views: dict, images: dict, count: int = 16, step: int = 8):
+    """Widgets: model, layer (name · type · output shape), image (+ upload), first channel and
+    number of channels; the grid redraws.
+
+    ``views``: ``{label: Viewable}``; ``images``: ``{label: path or PIL image}``. The first-channel
+    slider moves in steps of ``step``; ``count`` is the initial number of channels shown.
+    Returns the ``VBox`` (its ``.children`` are the controls, then the output).
+    """
+    import ipywidgets as W
+    from IPython.display import display
+
+    from .data import load_rgb
+
+    images = dict(images)
+    model_dd = W.Dropdown(options=list(views), description="모델")
+    layer_dd = W.Dropdown(description="층 (layer)", layout=W.Layout(width="460px"))
+    image_dd = W.Dropdown(options=list(images), description="이미지")
+    upload = W.FileUpload(accept="image/*", multiple=False, description="사진 올리기")
+    first = W.IntSlider(value=0, min=0, max=0, step=step, description="첫 채널")
+    counts = sorted({step, 2 * step, count, 4 * step, 8 * step})
+    count_dd = W.Dropdown(options=counts, value=count, description="채널 수", layout=W.Layout(width="160px"))
+    out = W.Output()
+
+    quiet = [0]  # > 0 while controls are being adjusted: one redraw afterwards, not one per change
+
+    @contextlib.contextmanager
+    def adjusting():
+        quiet[0] += 1
+        try:
+            yield
+        finally:
+            quiet[0] -= 1
+
+    def set_layers(*_):
+        with adjusting():
+            layers = views[model_dd.value].layers
+            layer_dd.options = [(info.label, info.name) for info in layers]
+            layer_dd.value = layers[0].name
+
+    def set_channels(*_):
+        info = next(i for i in views[model_dd.value].layers if i.name == layer_dd.value)
+        with adjusting():
+            first.value = 0                     # a new layer starts at its first channel
+            first.max = (info.shape[0] - 1) // step * step
+
+    def on_upload(change):
+        try:
+            img = image_from_upload(change["new"])
+        except ValueError as err:
+            with out:
+                print(err)
+            return
+        images["업로드한 사진"] = img
+        image_dd.options = list(images)
+        if image_dd.value == "업로드한 사진":
+            redraw()                           # a second upload: the choice did not change
+        else:
+            image_dd.value = "업로드한 사진"
+
+    def redraw(*_):
+        if quiet[0] or layer_dd.value is None:
+            return
+        out.clear_output(wait=True)
+        with out:
+            try:
+                src = images[image_dd.value]
+                img = src if hasattr(src, "convert") else load_rgb(src)
+                fig = show_layer(views[model_dd.value], layer_dd.value, img, first.value, count_dd.value,
+                                 title=f"{model_dd.value} · {layer_dd.value} · {image_dd.value}")
+                display(fig)
+                plt.close(fig)
+            except Exception as err:  # a callback must not die silently: say what went wrong
+                print(f"그릴 수 없습니다: {type(err).__name__}: {err}")
+
+    set_layers()
+    set_channels()
+    model_dd.observe(set_layers, "value")
+    layer_dd.observe(set_channels, "value")
+    upload.observe(on_upload, "value")
+    for w in (model_dd, layer_dd, image_dd, first, count_dd):
+        w.observe(redraw, "value")
+    redraw()
+    controls = W.VBox([W.HBox([model_dd, image_dd, upload]), W.HBox([layer_dd, first, count_dd])])
+    return W.VBox([controls, out])
