@@ -1,6 +1,7 @@
 """chapter5.explain: hooks, layer listing, map statistics, filters, Grad-CAM, the explorer."""
 import copy
 import io
+import sys
 import time
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from chapter5 import config, data, explain, train
+from chapter5 import config, data, explain, train, viz
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_data = pytest.mark.skipif(not (SHARED / "cat.jpg").is_file() and not (config.data_root() / "cat.jpg").is_file(),
@@ -18,6 +19,15 @@ needs_data = pytest.mark.skipif(not (SHARED / "cat.jpg").is_file() and not (conf
 # Hand-marked in the original 1920×1080 cat.jpg (x0, y0, x1, y1): the whole cat, from the
 # tip of its left ear (y≈145) to its paws (y≈955); it lies across the full width of the photo.
 CAT_BOX = (0, 140, 1920, 960)
+
+
+@pytest.fixture(autouse=True)
+def korean_font():
+    viz.use_korean_font()        # the figures have Korean titles, as in the notebook
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 def small_net():
@@ -295,3 +305,42 @@ def test_explorer_updates_layers_and_channels(capsys):
     assert "이미지 파일이 아닙니다" in out and "showing" not in out      # a bad upload: one line, no redraw
     assert "Traceback" not in out and "그릴 수 없습니다" not in out
     assert n_hooks(net_a) == 0 and n_hooks(net_b) == 0
+
+
+def test_grad_cam_model_uses_the_notebook03_classifier_or_falls_back(monkeypatch, capsys):
+    import types
+
+    import chapter5
+
+    net = small_net().eval()
+    fallback = types.SimpleNamespace(model=net, feature_layers=["0", "4"], name="tiny",
+                                     mean=(0.5,) * 3, std=(0.25,) * 3)
+
+    def install(load):
+        fake = types.ModuleType("chapter5.classifier")
+        fake.load_classifier = load
+        monkeypatch.setitem(sys.modules, "chapter5.classifier", fake)
+        monkeypatch.setattr(chapter5, "classifier", fake, raising=False)
+
+    def missing(path=None):
+        raise FileNotFoundError("no saved classifier: run notebook 03")
+
+    install(missing)                                   # no saved file -> the ImageNet backbone
+    cm = explain.grad_cam_model(fallback)
+    assert cm.model is net and cm.target_layer is net[4] and len(cm.class_names) == 1000
+    assert "no saved classifier" in capsys.readouterr().out
+
+    body = small_net()
+    clf = types.SimpleNamespace(model=body, class_names=["Cat", "Dog"],
+                                backbone=types.SimpleNamespace(model=body, feature_layers=["0", "4"], name="tiny",
+                                                               mean=(0.1,) * 3, std=(0.2,) * 3))
+    install(lambda path=None: clf)                     # saved classifier -> explain it, with its classes
+    cm = explain.grad_cam_model(fallback)
+    assert cm.model is body and cm.target_layer is body[4] and cm.class_names == ["Cat", "Dog"]
+    assert cm.mean == (0.1,) * 3 and not body.training
+    res = explain.grad_cam(cm.model, cm.target_layer, torch.randn(1, 3, 32, 32))
+    assert res.class_index in (0, 1) and res.cam.shape == (32, 32)
+
+    clf.model = small_net()                            # classifier does not contain the backbone's layer
+    cm = explain.grad_cam_model(fallback)
+    assert cm.model is net and len(cm.class_names) == 1000
