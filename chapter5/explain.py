@@ -9,7 +9,6 @@ always removed -- also when the forward pass raises.
 from __future__ import annotations
 
 import contextlib
-import io
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -397,21 +396,15 @@ def image_choices(n_per_class: int = 3) -> dict:
 
 
 def image_from_upload(value):
-    """The RGB image inside an ipywidgets 8 ``FileUpload.value`` (or raw bytes); ValueError if there is none."""
-    from PIL import Image, UnidentifiedImageError
+    """The RGB image inside an ipywidgets ``FileUpload.value`` (or raw bytes).
 
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        content = bytes(value)
-    else:
-        items = list(value or ())
-        if not items:
-            raise ValueError("업로드된 파일이 없습니다 (no file uploaded)")
-        content = bytes(items[-1]["content"])
-    try:
-        with Image.open(io.BytesIO(content)) as img:
-            return img.convert("RGB")
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError("이미지 파일이 아닙니다 (not an image file)") from err
+    Raises ``ValueError`` (``classifier.BadImage``) with a short message when nothing
+    was uploaded or the file is not a complete image -- the same checks as notebook 03's
+    "try your own image" widget.
+    """
+    from .classifier import open_image_bytes, upload_content
+
+    return open_image_bytes(upload_content(value)[1])
 
 
 # ------------------------------------------------------------------------ explorer

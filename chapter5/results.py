@@ -151,6 +151,8 @@ def main(argv=None) -> int:
     shared = REPO_ROOT.parent / "shared" / "data"  # the offline copy on course machines and CI
     if "CHAPTER5_DATA" not in os.environ and shared.is_dir():
         os.environ["CHAPTER5_DATA"] = str(shared)
+        # never write into the shared read-only copy; same place as the tests use
+        os.environ.setdefault("CHAPTER5_ARTIFACTS", str(REPO_ROOT / "build" / "artifacts"))
     paths = args.notebooks or sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     records = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
     DOCS.mkdir(exist_ok=True)
