@@ -12,6 +12,7 @@ import http.server
 import importlib
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -81,47 +82,55 @@ def test_deck_renders_offline_in_chromium(served_deck):
     lab, deck, origin = served_deck
     SHOTS.mkdir(parents=True, exist_ok=True)
     failed, bad_status, external, page_errors = [], [], [], []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(lab.CHROMIUM), headless=True,
-                                    args=lab.CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.on("requestfailed", lambda r: failed.append(f"{r.url[:120]} ({r.failure})"))
-            page.on("response", lambda r: r.status >= 400 and bad_status.append(f"{r.status} {r.url[:120]}"))
-            page.on("request", lambda r: r.url.startswith(("http:", "https:", "ws:", "wss:"))
-                    and not r.url.startswith(origin) and external.append(r.url[:120]))
-            page.on("pageerror", lambda e: page_errors.append(str(e)[:300]))
-            page.goto(f"{origin}/{deck.name}", wait_until="load", timeout=120_000)
-            page.wait_for_selector(".reveal.ready", timeout=60_000)
-            page.wait_for_load_state("networkidle", timeout=60_000)
-            # MathJax (local copy) has typeset the formulas of the deck
-            page.wait_for_function("() => window.MathJax && MathJax.Hub && !MathJax.Hub.queue.running"
-                                   " && !MathJax.Hub.queue.pending", timeout=60_000)
-            page.evaluate("document.fonts.ready.then(() => true)")
-            bad_fonts = page.evaluate("[...document.fonts].filter(f => f.status === 'error')"
-                                      ".map(f => f.family)")
-            n_slides = page.evaluate("document.querySelectorAll('.reveal .slides > section').length")
-            n_math = page.evaluate("document.querySelectorAll('.MathJax_CHTML').length")
-            has_math = "$" in deck.read_text(encoding="utf-8")
-            n_widget_outputs = page.evaluate(
-                "document.querySelectorAll('script[type=\"application/vnd.jupyter.widget-view+json\"]').length")
-            n_widgets = page.evaluate("document.querySelectorAll('.jupyter-widgets').length")
-            widget_errors = page.evaluate(
-                "(document.body.innerText.match(/Error displaying widget|Loading widget/g) || []).length")
-            shots = []
-            for i in range(min(N_SHOTS, n_slides)):
-                if i:
-                    page.keyboard.press("ArrowRight")
-                    page.wait_for_function(
-                        "i => [...document.querySelectorAll('.reveal .slides > section')]"
-                        ".findIndex(s => s.classList.contains('present')) === i", arg=i, timeout=10_000)
-                    page.wait_for_timeout(900)  # the slide transition
-                shot = SHOTS / f"{deck.name.split('.')[0]}_slide{i + 1}.png"
-                page.screenshot(path=str(shot))
-                shots.append(shot)
-            page.wait_for_load_state("networkidle", timeout=30_000)
-        finally:
-            browser.close()
+    def render():
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(lab.CHROMIUM), headless=True,
+                                        args=lab.CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 800})
+                page.on("requestfailed", lambda r: failed.append(f"{r.url[:120]} ({r.failure})"))
+                page.on("response", lambda r: r.status >= 400 and bad_status.append(f"{r.status} {r.url[:120]}"))
+                page.on("request", lambda r: r.url.startswith(("http:", "https:", "ws:", "wss:"))
+                        and not r.url.startswith(origin) and external.append(r.url[:120]))
+                page.on("pageerror", lambda e: page_errors.append(str(e)[:300]))
+                page.goto(f"{origin}/{deck.name}", wait_until="load", timeout=120_000)
+                page.wait_for_selector(".reveal.ready", timeout=60_000)
+                page.wait_for_load_state("networkidle", timeout=60_000)
+                # MathJax (local copy) has typeset the formulas of the deck
+                page.wait_for_function("() => window.MathJax && MathJax.Hub && !MathJax.Hub.queue.running"
+                                       " && !MathJax.Hub.queue.pending", timeout=60_000)
+                page.evaluate("document.fonts.ready.then(() => true)")
+                bad_fonts = page.evaluate("[...document.fonts].filter(f => f.status === 'error')"
+                                          ".map(f => f.family)")
+                n_slides = page.evaluate("document.querySelectorAll('.reveal .slides > section').length")
+                n_math = page.evaluate("document.querySelectorAll('.MathJax_CHTML').length")
+                has_math = "$" in deck.read_text(encoding="utf-8")
+                n_widget_outputs = page.evaluate(
+                    "document.querySelectorAll('script[type=\"application/vnd.jupyter.widget-view+json\"]').length")
+                n_widgets = page.evaluate("document.querySelectorAll('.jupyter-widgets').length")
+                widget_errors = page.evaluate(
+                    "(document.body.innerText.match(/Error displaying widget|Loading widget/g) || []).length")
+                shots = []
+                for i in range(min(N_SHOTS, n_slides)):
+                    if i:
+                        page.keyboard.press("ArrowRight")
+                        page.wait_for_function(
+                            "i => [...document.querySelectorAll('.reveal .slides > section')]"
+                            ".findIndex(s => s.classList.contains('present')) === i", arg=i, timeout=10_000)
+                        page.wait_for_timeout(900)  # the slide transition
+                    shot = SHOTS / f"{deck.name.split('.')[0]}_slide{i + 1}.png"
+                    page.screenshot(path=str(shot))
+                    shots.append(shot)
+                page.wait_for_load_state("networkidle", timeout=30_000)
+            finally:
+                browser.close()
+        return (n_slides, n_math, has_math, n_widget_outputs, n_widgets, widget_errors, shots, bad_fonts)
+
+    # The JupyterLab browser tests (tests/browser) keep a sync Playwright session open on this
+    # thread for the whole pytest session; a second sync_playwright() needs a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        (n_slides, n_math, has_math, n_widget_outputs, n_widgets, widget_errors, shots,
+         bad_fonts) = pool.submit(render).result()
     assert n_slides > 1, f"{deck.name}: {n_slides} slide(s)"
     assert not external, f"requests left the machine (CDN?): {external[:5]}"
     assert not failed, f"failed loads: {failed[:5]}"
