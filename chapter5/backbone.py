@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .data import IMAGENET_MEAN, IMAGENET_STD
+from .data import IMAGENET_MEAN, IMAGENET_STD, imagenet_transform
 
 RESNET18 = "resnet18"
 EFFNET_LITE0 = "efficientnet-lite0"
@@ -67,14 +67,8 @@ class Backbone:
         return _Body(self.model, self.head_name)
 
     def transform(self, train: bool = False):
-        from torchvision import transforms as T
-
-        size = self.image_size
-        if train:
-            ops = [T.RandomResizedCrop(size, scale=(0.6, 1.0)), T.RandomHorizontalFlip()]
-        else:
-            ops = [T.Resize(int(size * 256 / 224)), T.CenterCrop(size)]
-        return T.Compose(ops + [T.ToTensor(), T.Normalize(self.mean, self.std)])
+        """Eval (resize + centre crop) or training (random crop + flip) transform, this model's normalisation."""
+        return imagenet_transform(self.image_size, train, self.mean, self.std)
 
 
 class _Body(nn.Module):

@@ -46,10 +46,11 @@ def transform_settings(bb) -> dict:
 
 
 def eval_transform(settings: dict):
-    from torchvision import transforms as T
+    """The eval transform described by :func:`transform_settings` (as stored in the saved file)."""
+    from .data import imagenet_transform
 
-    return T.Compose([T.Resize(settings["resize"]), T.CenterCrop(settings["image_size"]), T.ToTensor(),
-                      T.Normalize(settings["mean"], settings["std"])])
+    return imagenet_transform(settings["image_size"], False, settings["mean"], settings["std"],
+                              resize=settings["resize"])
 
 
 def save_classifier(bb, class_names=CLASS_NAMES, path=None, body_trained: bool = False,

@@ -129,15 +129,21 @@ def quick_subset(dataset, quick_n: int, seed: int = 0):
     return subset(dataset, pick(quick_n, None), seed=seed)
 
 
-def imagenet_transform(size: int = 224, train: bool = False):
-    """Resize/crop + ImageNet normalisation (the step the textbook leaves out)."""
+def imagenet_transform(size: int = 224, train: bool = False, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                       resize: int | None = None):
+    """Resize/crop + normalisation with the pretraining statistics (the step the textbook leaves out).
+
+    Evaluation: ``Resize(resize)`` (default ``size * 256 / 224``) then ``CenterCrop(size)``;
+    training: ``RandomResizedCrop`` + ``RandomHorizontalFlip``. ``mean``/``std`` default to
+    ImageNet's; a backbone trained with other statistics passes its own.
+    """
     from torchvision import transforms as T
 
     if train:
         ops = [T.RandomResizedCrop(size, scale=(0.6, 1.0)), T.RandomHorizontalFlip()]
     else:
-        ops = [T.Resize(int(size * 256 / 224)), T.CenterCrop(size)]
-    return T.Compose(ops + [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+        ops = [T.Resize(resize or int(size * 256 / 224)), T.CenterCrop(size)]
+    return T.Compose(ops + [T.ToTensor(), T.Normalize(mean, std)])
 
 
 def denormalize(x: torch.Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:
