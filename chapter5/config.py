@@ -86,7 +86,8 @@ def in_colab() -> bool:
 def setup(seed: int = 0, verbose: bool = True) -> dict:
     """One call at the top of every notebook.
 
-    Seeds everything, switches matplotlib to a Korean-capable font and prints
+    Seeds everything, switches matplotlib to a Korean-capable font, shows photo
+    figures as JPEG (see ``viz.as_photo``) and prints
     the mode, the data root and the versions that matter.
     """
     import torch
@@ -96,6 +97,7 @@ def setup(seed: int = 0, verbose: bool = True) -> dict:
 
     seed_everything(seed)
     viz.use_korean_font()
+    viz.use_jpeg_for_photos()
     info = {
         "mode": "quick" if is_quick() else "full",
         "data_root": str(data_root()),

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import viz
+
 # ImageNet class indices 281-285: tabby, tiger cat, Persian cat, Siamese cat, Egyptian cat.
 IMAGENET_CAT_CLASSES = tuple(range(281, 286))
 # The cat in the textbook's cat.jpg (1920×1080), hand-marked: (x0, y0, x1, y1) in original pixels.
@@ -192,7 +194,7 @@ def plot_feature_maps(maps: torch.Tensor, first: int = 0, count: int = 16, ncols
         ax.set_title(f"ch {ch}", fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    return viz.as_photo(fig)
 
 
 def compare_maps(named_maps: dict, first: int = 0, count: int = 8, title: str = "", cmap: str = "viridis",
@@ -215,7 +217,7 @@ def compare_maps(named_maps: dict, first: int = 0, count: int = 8, title: str = 
         axes[r, 0].set_ylabel(label, fontsize=9)
     fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    return viz.as_photo(fig)
 
 
 def describe_maps(layer: str, maps: torch.Tensor, first: int = 0, count: int = 16) -> str:
@@ -379,7 +381,7 @@ def plot_grad_cam(image, result: CamResult, title: str, alpha: float = 0.5, box=
     for ax in (ax0, ax1):
         ax.axis("off")
     fig.suptitle(title)
-    return fig
+    return viz.as_photo(fig)
 
 
 # ------------------------------------------------------------------------- images

@@ -36,6 +36,59 @@ def use_korean_font() -> str:
     return KOREAN_FONT
 
 
+PHOTO_ATTR = "_chapter5_photo"
+
+
+def as_photo(fig, flag: bool = True):
+    """Mark a figure made mostly of photos or feature maps; returns ``fig``.
+
+    In a notebook (after :func:`use_jpeg_for_photos`) such a figure is shown as a JPEG,
+    a fraction of the PNG's size for photographic pixels; charts stay crisp PNGs.
+    """
+    setattr(fig, PHOTO_ATTR, flag)
+    return fig
+
+
+def use_jpeg_for_photos(quality: int = 90) -> bool:
+    """Route figures marked with :func:`as_photo` to IPython's ``image/jpeg`` formatter.
+
+    Wraps the inline backend's PNG formatter for matplotlib figures instead of replacing
+    it, so unmarked figures are exactly as before. Safe to call more than once; returns
+    False outside IPython.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    from IPython.core.pylabtools import print_figure
+    from matplotlib.figure import Figure
+
+    # pyplot loads its backend with the first figure, and the inline backend registers its
+    # formatters only then: load it now so that there is a PNG formatter to wrap.
+    plt.close(plt.figure())
+    formatters = shell.display_formatter.formatters
+    png = formatters["image/png"]
+    previous = png.lookup_by_type(Figure) if Figure in png.type_printers else None
+    if previous is None or getattr(previous, "_chapter5", False):
+        return previous is not None
+
+    def png_unless_photo(fig):
+        return None if getattr(fig, PHOTO_ATTR, False) else previous(fig)
+
+    def jpeg_if_photo(fig):
+        if not getattr(fig, PHOTO_ATTR, False):
+            return None
+        return print_figure(fig, "jpeg", base64=True, pil_kwargs={"quality": quality})
+
+    png_unless_photo._chapter5 = True
+    png.for_type(Figure, png_unless_photo)
+    formatters["image/jpeg"].for_type(Figure, jpeg_if_photo)
+    return True
+
+
 def _to_numpy_image(img):
     """Tensor [C,H,W] / [H,W] or PIL or ndarray -> ndarray ready for imshow."""
     if hasattr(img, "detach"):
@@ -64,7 +117,7 @@ def show_images(images, titles=None, ncols: int = 8, colors=None, suptitle: str 
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
-    return fig
+    return as_photo(fig)
 
 
 def plot_history(histories: dict, title: str = "학습 곡선 (learning curves)"):

@@ -79,3 +79,24 @@ def test_plot_helpers_draw_labelled_figures():
     fig3 = viz.show_images([torch.rand(1, 8, 8), torch.rand(3, 8, 8)], titles=["x", "y"], ncols=2)
     assert len(fig3.axes) == 2
     plt.close("all")
+
+
+def test_photo_figures_go_out_as_jpeg_and_charts_as_png():
+    import base64
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import select_figure_formats
+
+    matplotlib.use("Agg")
+    shell = InteractiveShell.instance()
+    select_figure_formats(shell, {"png"})  # what the inline backend registers
+    assert viz.use_jpeg_for_photos() and viz.use_jpeg_for_photos()  # idempotent
+    photo = viz.show_images([torch.rand(3, 32, 32)] * 2, titles=["a", "b"], ncols=2)
+    chart, ax = plt.subplots()
+    ax.plot([1, 2, 3])
+    photo_data, _ = shell.display_formatter.format(photo)
+    chart_data, _ = shell.display_formatter.format(chart)
+    assert "image/jpeg" in photo_data and "image/png" not in photo_data
+    assert base64.b64decode(photo_data["image/jpeg"])[:2] == b"\xff\xd8"
+    assert "image/png" in chart_data and "image/jpeg" not in chart_data
+    plt.close("all")
