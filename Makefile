@@ -54,7 +54,7 @@ download: install
 	$(BIN)/python -m chapter5 download
 
 results: install
-	$(BIN)/python -m chapter5.results
+	$(BIN)/python -m chapter5 results
 
 clean:
 	rm -rf $(VENV) .pytest_cache build

@@ -1,4 +1,16 @@
-"""Command line: ``python -m chapter5 download`` prefetches everything the course needs."""
+"""chapter5 명령줄 (command line): ``python -m chapter5 <명령>``.
+
+  download   데이터와 가중치를 데이터 루트에 미리 받기 (fetch every dataset and weight file)
+  info       데이터 루트와 있는 파일 보기 (show the data root and what is present)
+  progress   연습 문제·퀴즈 진행 상황 보기, --reset 으로 지우기 (show / reset exercise progress)
+  results    노트북을 full 모드로 실행해 docs/RESULTS.md 쓰기 (re-run notebooks, write docs/RESULTS.md)
+  colab      dist/colab/ 에 Colab 용 단일 파일 노트북 쓰기 (write the self-contained Colab notebooks)
+  slides     build/slides/ 에 오프라인 슬라이드 내보내기 (export offline reveal.js slides)
+  quizzes    퀴즈 원본(JSON)을 암호화해 연습 모듈에 쓰기 (encode quiz sources into the exercise modules)
+
+The learner-facing commands (download, info, progress) live in the package; the course
+tooling (results, colab, slides, quizzes) lives in ``chapter5/tools/`` and is imported only here.
+"""
 from __future__ import annotations
 
 import argparse
@@ -7,22 +19,54 @@ import sys
 from pathlib import Path
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chapter5", description=__doc__)
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    dl = sub.add_parser("download", help="fetch every dataset and weight file into the data root")
-    dl.add_argument("--root", type=Path, help="data root (default: $CHAPTER5_DATA or ./data)")
-    sub.add_parser("info", help="show the data root and what is present")
-    sub.add_parser("colab", help="write the self-contained Colab notebooks into dist/colab/")
-    sl = sub.add_parser("slides", help="export offline reveal.js slides into build/slides/")
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m chapter5", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="<명령 command>")
+    dl = sub.add_parser("download", help="데이터·가중치 받기 | fetch every dataset and weight file into the data root")
+    dl.add_argument("--root", type=Path, help="데이터 루트 | data root (default: $CHAPTER5_DATA or ./data)")
+    sub.add_parser("info", help="데이터 루트 보기 | show the data root and what is present")
+    pr = sub.add_parser("progress", help="진행 상황 | show exercise and quiz progress")
+    pr.add_argument("--reset", action="store_true", help="진행 기록 지우기 | delete the progress file")
+    rs = sub.add_parser("results", help="full 모드 실행, docs/RESULTS.md | re-run notebooks in full mode")
+    rs.add_argument("notebooks", nargs="*", type=Path)
+    rs.add_argument("--no-save", action="store_true", help="do not write outputs back into the notebooks")
+    sub.add_parser("colab", help="Colab 노트북 만들기 | write the self-contained Colab notebooks into dist/colab/")
+    sl = sub.add_parser("slides", help="슬라이드 내보내기 | export offline reveal.js slides into build/slides/")
     sl.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/NN_*.ipynb")
     sl.add_argument("--out", type=Path, help="output folder (default: build/slides)")
     sl.add_argument("--vendor-only", action="store_true",
                     help="only fetch reveal.js & co. from npm into <out>/_static")
-    args = parser.parse_args(argv)
+    sub.add_parser("quizzes", help="퀴즈 인코딩 | encode chapter5/tools/quizzes/*.json into the exercise modules")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+
+    if args.cmd == "progress":
+        from .exercises import progress
+
+        if args.reset:
+            print(progress.reset())
+        else:
+            print(progress.summary_text())
+        return 0
+
+    if args.cmd == "results":
+        from .tools import results
+
+        return results.main([str(p) for p in args.notebooks] + (["--no-save"] if args.no_save else []))
+
+    if args.cmd == "quizzes":
+        from .tools import quizzes
+
+        for name, status in quizzes.write_all():
+            print(f"  {name:24s} {status}")
+        return 0
 
     if args.cmd == "slides":
-        from . import slides
+        from .tools import slides
 
         out = args.out or slides.OUT
         try:
@@ -37,7 +81,7 @@ def main(argv=None) -> int:
         return 0
 
     if args.cmd == "colab":
-        from . import colab
+        from .tools import colab
 
         for name, status in colab.write_all():
             print(f"  dist/colab/{name:32s} {status}")

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from chapter5 import colab
+from chapter5.tools import colab
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "dist" / "colab"

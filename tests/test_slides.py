@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from chapter5 import slides
+from chapter5.tools import slides
 
 pytestmark = pytest.mark.browser
 

@@ -25,7 +25,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # chapter5/
 REPO_ROOT = PACKAGE_DIR.parent
 NOTEBOOKS = REPO_ROOT / "notebooks"
 OUT = REPO_ROOT / "build" / "slides"

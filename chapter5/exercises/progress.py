@@ -1,0 +1,164 @@
+"""The learner's progress: which exercises and quiz questions are solved, across the course.
+
+A small JSON file in the user's data directory — never inside the repository, never sent
+anywhere: ``$CHAPTER5_PROGRESS`` if set, else ``%APPDATA%\\chapter5\\progress.json`` (Windows),
+``~/Library/Application Support/chapter5/progress.json`` (macOS) or
+``${XDG_DATA_HOME:-~/.local/share}/chapter5/progress.json``. A corrupt file is moved aside
+(``progress.json.bad``) and progress starts again, with a message. ``chapter5.progress()``
+shows it; ``python -m chapter5 progress --reset`` deletes it.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import sys
+from pathlib import Path
+
+_warned: set[str] = set()
+_memory: dict | None = None  # used only when the file cannot be written
+
+
+def path() -> Path:
+    env = os.environ.get("CHAPTER5_PROGRESS")
+    if env:
+        return Path(env).expanduser()
+    home = Path.home()
+    if sys.platform.startswith("win"):
+        base = Path(os.environ.get("APPDATA") or home / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return base / "chapter5" / "progress.json"
+
+
+def _empty() -> dict:
+    return {"version": 1, "exercises": {}, "quizzes": {}}
+
+
+def _say_once(msg: str) -> None:
+    if msg not in _warned:
+        _warned.add(msg)
+        print(msg)
+
+
+def load() -> dict:
+    if _memory is not None:
+        return _memory
+    p = path()
+    if not p.is_file():
+        return _empty()
+    try:
+        state = json.loads(p.read_text(encoding="utf-8"))
+        if not isinstance(state, dict) or not isinstance(state.get("exercises"), dict) \
+                or not isinstance(state.get("quizzes"), dict):
+            raise ValueError("unexpected layout")
+        return state
+    except (ValueError, OSError, UnicodeDecodeError):
+        bad = p.with_name(p.name + ".bad")
+        try:
+            p.replace(bad)
+            where = f" (이전 파일은 {bad.name} 으로 옮겼습니다)"
+        except OSError:
+            where = ""
+        _say_once(f"⚠ 진행 기록 파일이 손상되어 새로 시작합니다{where}: {p}")
+        return _empty()
+
+
+def _save(state: dict) -> None:
+    global _memory
+    p = path()
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + ".tmp")
+        tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(p)
+    except OSError as err:
+        _memory = state
+        _say_once(f"⚠ 진행 기록을 저장할 수 없어 이 세션 동안만 기억합니다 ({err.strerror}): {p}")
+
+
+def _now() -> str:
+    return _dt.datetime.now().isoformat(timespec="seconds")
+
+
+def record_exercise(key: str, solved: bool) -> None:
+    state = load()
+    entry = state["exercises"].setdefault(key, {})
+    if solved and not entry.get("solved"):
+        entry.update(solved=True, at=_now())
+    _save(state)
+
+
+def record_quiz(quiz: str, question: str, correct: bool) -> None:
+    state = load()
+    answers = state["quizzes"].setdefault(quiz, {})
+    if correct or question not in answers:
+        answers[question] = bool(correct) or answers.get(question, False)
+    _save(state)
+
+
+def reset() -> str:
+    global _memory
+    _memory = None
+    p = path()
+    if p.is_file():
+        p.unlink()
+        return f"진행 기록을 지웠습니다 (progress reset): {p}"
+    return f"지울 진행 기록이 없습니다 (nothing to reset): {p}"
+
+
+# --------------------------------------------------------------------------- the overview
+
+def course() -> list[tuple[str, list, object]]:
+    """``[(notebook number, exercises, quiz)]`` for every ``chapter5.exercises.exNN`` module."""
+    import importlib
+    import pkgutil
+
+    from . import __path__ as pkg_path
+
+    out = []
+    for info in sorted(pkgutil.iter_modules(pkg_path), key=lambda m: m.name):
+        if info.name.startswith("ex") and info.name[2:].isdigit():
+            mod = importlib.import_module(f"{__package__}.{info.name}")
+            out.append((info.name[2:], list(getattr(mod, "EXERCISES", [])), getattr(mod, "quiz", None)))
+    return out
+
+
+def summary_rows() -> list[dict]:
+    state = load()
+    rows = []
+    for nb, exercises, quiz in course():
+        solved = [e.key for e in exercises if state["exercises"].get(e.key, {}).get("solved")]
+        q_total = len(quiz.questions) if quiz is not None else 0
+        q_right = sum(bool(v) for v in state["quizzes"].get(f"{nb}", {}).values())
+        rows.append({"notebook": nb, "exercises": len(exercises), "solved": solved,
+                     "quiz_total": q_total, "quiz_right": q_right,
+                     "todo": [e.key for e in exercises if e.key not in solved]})
+    return rows
+
+
+def summary_text() -> str:
+    rows = summary_rows()
+    lines = ["진행 상황 (progress) — 노트북 | 연습 | 퀴즈 | 남은 연습", ""]
+    for r in rows:
+        bar = "■" * len(r["solved"]) + "□" * (r["exercises"] - len(r["solved"]))
+        lines.append(f"  {r['notebook']}  연습 {bar} {len(r['solved'])}/{r['exercises']}   "
+                     f"퀴즈 {r['quiz_right']}/{r['quiz_total']}   "
+                     + (("남음: " + ", ".join(r["todo"])) if r["todo"] else "연습 완료 ✅"))
+    done = sum(len(r["solved"]) for r in rows)
+    total = sum(r["exercises"] for r in rows)
+    qd, qt = sum(r["quiz_right"] for r in rows), sum(r["quiz_total"] for r in rows)
+    lines += ["", f"  전체: 연습 {done}/{total}, 퀴즈 {qd}/{qt}  ·  기록 파일: {path()}"]
+    return "\n".join(lines)
+
+
+class _Summary:
+    def __repr__(self):
+        return summary_text()
+
+
+def show() -> _Summary:
+    """What ``chapter5.progress()`` shows (plain text, so it reads the same everywhere)."""
+    return _Summary()
