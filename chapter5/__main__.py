@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     sl.add_argument("--out", type=Path, help="output folder (default: build/slides)")
     sl.add_argument("--vendor-only", action="store_true",
                     help="only fetch reveal.js & co. from npm into <out>/_static")
+    sl.add_argument("--check", action="store_true",
+                    help="1280×720 에 맞는지 검사 | check every slide fits 1280×720 (headless Chromium)")
     sub.add_parser("quizzes", help="퀴즈 인코딩 | encode chapter5/tools/quizzes/*.json into the exercise modules")
     return parser
 
@@ -72,6 +74,10 @@ def main(argv=None) -> int:
         try:
             if args.vendor_only:
                 print(f"offline slide libraries: {slides.vendor(out / slides.STATIC)}")
+            elif args.check:
+                text, ok = slides.check_report(slides.check(args.notebooks or None, out))
+                print(text)
+                return 0 if ok else 1
             else:
                 slides.export(args.notebooks or None, out)
                 print(f"open {out / 'index.html'} in a browser (works offline)")

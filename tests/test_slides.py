@@ -142,3 +142,54 @@ def test_deck_renders_offline_in_chromium(served_deck):
     if n_widget_outputs:  # saved widget state is drawn by the local ipywidgets HTML manager
         assert n_widgets > 0 and not widget_errors, (n_widgets, widget_errors)
     assert len(shots) == min(N_SHOTS, n_slides) and all(s.stat().st_size > 5_000 for s in shots)
+
+
+# --------------------------------------------------------------------------- fit at 1280×720
+
+CHECK_OUT = ROOT / "build" / "test-artifacts" / "slides-check"  # libraries vendored once, reused
+
+
+def _check_or_skip(paths, out=CHECK_OUT):
+    try:
+        return slides.check(paths, out)
+    except slides.SlidesUnavailable as err:
+        pytest.skip(str(err))
+
+
+def test_every_slide_fits_the_projector_and_has_notes(tmp_path):
+    """Every notebook's deck at 1280×720: no slide taller or wider than the screen, no code line
+    cut off, speaker notes in every section, no setup cell on a slide."""
+    records = _check_or_skip(None)
+    text, ok = slides.check_report(records)
+    print(text)
+    assert len(records) == len(list((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
+    assert ok, text
+
+
+def _planted(tmp_path, source: str) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 제목", metadata={"slideshow": {"slide_type": "slide"}}),
+        nbformat.v4.new_markdown_cell("🎤 발표자 노트", metadata={"slideshow": {"slide_type": "notes"}}),
+        nbformat.v4.new_code_cell(source, metadata={"slideshow": {"slide_type": "-"}}),
+    ])
+    path = tmp_path / "99_planted.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("source,what", [
+    ("\n".join(f"x{i} = {i}" for i in range(150)), "height"),
+    ("y = '" + "a" * 200 + "'", "cut off"),
+])
+def test_planted_overflow_is_caught(tmp_path, source, what):
+    records = _check_or_skip([_planted(tmp_path, source)])
+    text, ok = slides.check_report(records)
+    assert not ok and what in text, text
+
+
+def test_a_slide_that_fits_passes(tmp_path):
+    records = _check_or_skip([_planted(tmp_path, "z = 1")])
+    text, ok = slides.check_report(records)
+    assert ok, text

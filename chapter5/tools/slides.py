@@ -30,6 +30,7 @@ REPO_ROOT = PACKAGE_DIR.parent
 NOTEBOOKS = REPO_ROOT / "notebooks"
 OUT = REPO_ROOT / "build" / "slides"
 STATIC = "_static"
+SLIDE_W, SLIDE_H = 1280, 720
 
 # npm package -> (exact version, sha512 of its registry tarball, folder under _static/,
 # paths inside the package that the decks never load and are not copied)
@@ -180,7 +181,9 @@ def _exporter(template_dir: Path):
     for trait, url in URLS.items():
         setattr(config.SlidesExporter, trait, url)
     config.SlidesExporter.reveal_theme = "white"  # its font is local ("simple" imports Google Fonts)
-    config.SlidesExporter.reveal_scroll = True  # long slides (big figures) scroll instead of being cut
+    config.SlidesExporter.reveal_scroll = True  # a safety net only: `slides --check` keeps every slide within the screen
+    config.SlidesExporter.reveal_width = str(SLIDE_W)  # a 1280×720 projector
+    config.SlidesExporter.reveal_height = str(SLIDE_H)
     config.SlidesExporter.reveal_number = "c/t"
     config.SlidesExporter.extra_template_basedirs = [str(template_dir)]
     config.SlidesExporter.template_name = TEMPLATE_NAME
@@ -228,3 +231,156 @@ def _write_index(out: Path) -> Path:
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
+
+
+# --------------------------------------------------------------------------- fit check
+
+# Visits every slide with all its fragments shown and measures it in layout pixels (reveal.js
+# scales the whole 1280×720 slide to the window, so these are the projector's pixels).
+_MEASURE_JS = """async ([W, H, url]) => {
+  const Reveal = await new Promise(r => require([url], r));  // the deck loads it with require.js
+  Reveal.configure({transition: 'none', backgroundTransition: 'none'});
+  const out = [];
+  const hs = Reveal.getHorizontalSlides();
+  for (let h = 0; h < hs.length; h++) {
+    const subs = hs[h].querySelectorAll(':scope > section');
+    const leaves = subs.length ? [...subs] : [hs[h]];
+    for (let v = 0; v < leaves.length; v++) {
+      Reveal.slide(h, v, 10000);
+      await new Promise(r => requestAnimationFrame(() => setTimeout(r, 30)));
+      const s = leaves[v];
+      const wide = [];
+      s.querySelectorAll('pre').forEach(pre => {
+        if (pre.scrollWidth <= pre.clientWidth + 1) return;
+        const lines = pre.textContent.split('\\n');
+        const longest = Math.max(...lines.map(l => l.length));
+        const perChar = pre.scrollWidth / Math.max(longest, 1);
+        const fits = Math.floor(pre.clientWidth / perChar);
+        lines.forEach(l => { if (l.length > fits) wide.push(`${l.length} > ${fits} chars: ${l.slice(0, 50)}`); });
+      });
+      const head = s.querySelector('h1, h2, h3, h4');
+      out.push({slide: `${h + 1}.${v + 1}`,
+                title: (head ? head.textContent : s.textContent).replace('¶', '').trim().replace(/\\s+/g, ' ').slice(0, 60),
+                height: s.scrollHeight, width: s.scrollWidth, wide_lines: wide,
+                fragments: s.querySelectorAll('.fragment').length,
+                notes: s.querySelectorAll('aside.notes').length,
+                section: h + 1});
+    }
+  }
+  return out;
+}"""
+
+_SETUP_MARKERS = ("config.setup(", "chapter5 준비 확인 (guard)")
+
+
+def setup_cells_on_slides(nb) -> list[str]:
+    """Setup/plumbing code cells that would show on a slide (they must be ``skip``)."""
+    return [c.source.splitlines()[0][:60] for c in nb.cells
+            if c.cell_type == "code" and any(m in c.source for m in _SETUP_MARKERS)
+            and c.metadata.get("slideshow", {}).get("slide_type") != "skip"]
+
+
+def _measure(decks, out: Path) -> dict:
+    import functools
+    import http.server
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .browser import CHROMIUM, CHROMIUM_ARGS
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(out)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def run():
+        from playwright.sync_api import sync_playwright
+
+        found = {}
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": SLIDE_W, "height": SLIDE_H})
+                for deck in decks:
+                    page.goto(f"{origin}/{deck.name}", wait_until="load", timeout=120_000)
+                    page.wait_for_selector(".reveal.ready", timeout=60_000)
+                    page.wait_for_load_state("networkidle", timeout=60_000)
+                    page.evaluate("document.fonts.ready.then(() => true)")
+                    try:  # formulas change heights: wait until MathJax has typeset them
+                        page.wait_for_function("() => !window.MathJax || !MathJax.Hub || "
+                                               "(!MathJax.Hub.queue.running && !MathJax.Hub.queue.pending)",
+                                               timeout=30_000)
+                    except Exception:  # noqa: BLE001 - measured anyway
+                        pass
+                    found[deck.name] = page.evaluate(_MEASURE_JS, [SLIDE_W, SLIDE_H, f"{URLS['reveal_url_prefix']}/dist/reveal.js"])
+            finally:
+                browser.close()
+        return found
+
+    try:  # a sync Playwright session may already run on this thread (pytest): use a thread
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(run).result()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def check(notebooks=None, out=None) -> list[dict]:
+    """Export ``notebooks`` and measure every slide at 1280×720 in headless Chromium.
+
+    One record per deck: slides, fragments, notes, the slides that overflow (taller than
+    720 px or wider than 1280 px, or with a code line cut off at the right), the sections
+    (horizontal slides) without speaker notes, and setup cells that are not ``skip``.
+    """
+    import nbformat
+
+    from .browser import chromium_unavailable_reason
+
+    reason = chromium_unavailable_reason()
+    if reason:
+        raise SlidesUnavailable(reason)
+    out = Path(out) if out else OUT
+    paths = [Path(p) for p in notebooks] if notebooks else sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    decks = export(paths, out, quiet=True)
+    measured = _measure(decks, out)
+    records = []
+    for path, deck in zip(paths, decks):
+        rows = measured[deck.name]
+        sections = {}
+        for r in rows:
+            sections.setdefault(r["section"], []).append(r)
+        records.append({
+            "notebook": path.name, "slides": len(rows), "sections": len(sections),
+            "fragments": sum(r["fragments"] for r in rows), "notes": sum(r["notes"] for r in rows),
+            "overflow": [r for r in rows if r["height"] > SLIDE_H or r["width"] > SLIDE_W or r["wide_lines"]],
+            "sections_without_notes": [rs[0]["title"] for rs in sections.values() if not any(r["notes"] for r in rs)],
+            "setup_on_slides": setup_cells_on_slides(nbformat.read(path, as_version=4)),
+        })
+    return records
+
+
+def check_report(records) -> tuple[str, bool]:
+    """A readable report of :func:`check` and whether every deck passes."""
+    lines, ok = [], True
+    for r in records:
+        bad = r["overflow"] or r["sections_without_notes"] or r["setup_on_slides"]
+        ok &= not bad
+        lines.append(f"{'OK  ' if not bad else 'FAIL'} {r['notebook']}: {r['slides']} slides, {r['fragments']} fragments, "
+                     f"{r['notes']} notes, {len(r['overflow'])} overflowing")
+        for o in r["overflow"]:
+            what = []
+            if o["height"] > SLIDE_H:
+                what.append(f"height {o['height']} px > {SLIDE_H} ({o['height'] / SLIDE_H:.1f}×)")
+            if o["width"] > SLIDE_W:
+                what.append(f"width {o['width']} px > {SLIDE_W}")
+            if o["wide_lines"]:
+                what.append(f"{len(o['wide_lines'])} code line(s) cut off, e.g. {o['wide_lines'][0]!r}")
+            lines.append(f"     slide {o['slide']} «{o['title']}»: " + "; ".join(what))
+        for t in r["sections_without_notes"]:
+            lines.append(f"     section without speaker notes: «{t}»")
+        for t in r["setup_on_slides"]:
+            lines.append(f"     setup cell on a slide (make it skip): {t!r}")
+    return "\n".join(lines), ok

@@ -32,13 +32,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CHROMIUM = Path(os.environ.get("CHAPTER5_CHROMIUM", "/usr/bin/chromium"))  # Debian's package
-# Flags seen to work on these machines (../shared/CONVENTIONS.md); Playwright adds --headless.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+from chapter5.tools.browser import CHROMIUM, CHROMIUM_ARGS, chromium_unavailable_reason  # noqa: F401,E402
+
 VIEWPORT = {"width": 1280, "height": 900}
 MAX_SCREENSHOT_HEIGHT = 16000  # Chromium cannot capture taller images
 
@@ -77,18 +72,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def chromium_unavailable_reason() -> str | None:
-    """Why the browser tests cannot run here (None when they can)."""
-    if not CHROMIUM.exists():
-        return (f"{CHROMIUM} is missing: run `make chromium` as root on Debian/Ubuntu "
-                "(`make test` does it when apt-get is available)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Python Playwright is not installed (pip install -e '.[test]')"
-    return None
 
 
 # --------------------------------------------------------------------------- server
