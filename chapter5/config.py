@@ -83,11 +83,23 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
-def setup(seed: int = 0, verbose: bool = True) -> dict:
+def projector_mode() -> bool:
+    """True when ``CHAPTER5_PROJECTOR`` asks for figures sized for a projector."""
+    return os.environ.get("CHAPTER5_PROJECTOR", "").strip().lower() in _TRUE
+
+
+def contrast_style() -> bool:
+    """True when ``CHAPTER5_STYLE=contrast`` asks for the high-contrast figure style."""
+    return os.environ.get("CHAPTER5_STYLE", "").strip().lower() in {"contrast", "high-contrast", "dark"}
+
+
+def setup(seed: int = 0, verbose: bool = True, *, projector: bool | None = None,
+          contrast: bool | None = None) -> dict:
     """One call at the top of every notebook.
 
-    Seeds everything, switches matplotlib to a Korean-capable font, shows photo
-    figures as JPEG (see ``viz.as_photo``) and prints
+    Seeds everything, switches matplotlib to a Korean-capable font and the course's readable
+    figure style (``projector`` / ``contrast``, default from CHAPTER5_PROJECTOR / CHAPTER5_STYLE),
+    shows photo figures as JPEG (see ``viz.as_photo``) and prints
     the mode, the data root and the versions that matter.
     """
     import torch
@@ -97,6 +109,9 @@ def setup(seed: int = 0, verbose: bool = True) -> dict:
 
     seed_everything(seed)
     viz.use_korean_font()
+    projector = projector_mode() if projector is None else projector
+    contrast = contrast_style() if contrast is None else contrast
+    viz.use_style(projector=projector, contrast=contrast)
     viz.use_jpeg_for_photos()
     info = {
         "mode": "quick" if is_quick() else "full",
@@ -105,9 +120,14 @@ def setup(seed: int = 0, verbose: bool = True) -> dict:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
+        "projector": projector,
+        "contrast": contrast,
     }
     if verbose:
         mode = "QUICK (작은 데이터·짧은 학습)" if is_quick() else "FULL (전체 데이터·전체 학습)"
         print(f"chapter5 mode: {mode}")
         print(f"device: {info['device']} | torch {info['torch']} | torchvision {info['torchvision']} | python {info['python']}")
+        if projector or contrast:
+            print("figures:" + (" projector (큰 글씨·굵은 선)" if projector else "")
+                  + (" high-contrast (고대비)" if contrast else ""))
     return info
