@@ -4,9 +4,11 @@
 * the offline course data in ../shared/data when CHAPTER5_DATA is unset and that
   folder exists (developer machines and CI); otherwise the normal data root,
   which downloads on first use;
-* trained models go to build/artifacts, never into the (read-only) data copy.
+* trained models go to build/artifacts, never into the (read-only) data copy;
+* exercise progress goes to a throw-away folder, never into the developer's own progress file.
 """
 import os
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -15,3 +17,5 @@ _shared = ROOT.parent / "shared" / "data"
 if "CHAPTER5_DATA" not in os.environ and _shared.is_dir():
     os.environ["CHAPTER5_DATA"] = str(_shared)
 os.environ.setdefault("CHAPTER5_ARTIFACTS", str(ROOT / "build" / "artifacts"))
+os.environ.setdefault("CHAPTER5_PROGRESS", str(Path(tempfile.mkdtemp(prefix="chapter5-progress-")) / "progress.json"))
+os.environ.setdefault("CHAPTER5_DOWNLOAD_BACKOFF", "0.01")  # retries are tested, not waited for

@@ -190,3 +190,144 @@ def test_download_command_end_to_end_from_local_mirror(tmp_path, monkeypatch):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# --------------------------------------------------------------------------- a classroom's network
+
+class _Flaky(http.server.BaseHTTPRequestHandler):
+    """Answers from a script: each GET pops the next action for its path."""
+    script: dict = {}
+    log: list = []
+
+    def do_GET(self):
+        type(self).log.append((self.path, self.headers.get("Range")))
+        steps = self.script.get(self.path, [])
+        action = steps.pop(0) if len(steps) > 1 else (steps[0] if steps else ("404",))
+        kind = action[0]
+        if kind in ("429", "503"):
+            self.send_response(int(kind))
+            if len(action) > 1:
+                self.send_header("Retry-After", action[1])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if kind == "404":
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = action[1]
+        rng = self.headers.get("Range")
+        start = int(rng.split("=")[1].split("-")[0]) if rng else 0
+        part = body[start:]
+        if kind == "cut":  # promise the whole body, send half, drop the connection
+            self.send_response(206 if start else 200)
+            self.send_header("Content-Length", str(len(part)))
+            self.end_headers()
+            self.wfile.write(part[: len(part) // 2])
+            self.wfile.flush()
+            self.connection.shutdown(2)
+            return
+        self.send_response(206 if start else 200)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        self.send_header("Content-Length", str(len(part)))
+        self.end_headers()
+        self.wfile.write(part)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def flaky():
+    handler = type("F", (_Flaky,), {"script": {}, "log": []})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_429_with_retry_after_then_200(flaky, tmp_path, monkeypatch):
+    base, h = flaky
+    waits = []
+    monkeypatch.setattr(download.time, "sleep", waits.append)
+    h.script["/f.bin"] = [("429", "2"), ("ok", PAYLOAD)]
+    dest = fetch(base + "/f.bin", tmp_path / "f.bin", sha256=SHA, progress=False)
+    assert dest.read_bytes() == PAYLOAD and len(h.log) == 2
+    assert waits == [2.0], "Retry-After must be honoured"
+
+
+def test_503_then_200_backs_off_with_growing_jittered_waits(flaky, tmp_path, monkeypatch):
+    base, h = flaky
+    waits = []
+    monkeypatch.setattr(download.time, "sleep", waits.append)
+    monkeypatch.setattr(download, "BACKOFF_S", 1.0)
+    h.script["/f.bin"] = [("503",), ("503",), ("503",), ("ok", PAYLOAD)]
+    fetch(base + "/f.bin", tmp_path / "f.bin", sha256=SHA, progress=False)
+    assert len(waits) == 3 and 0.5 <= waits[0] <= 1.5 and 1 <= waits[1] <= 3 and 2 <= waits[2] <= 6
+
+
+def test_persistent_503_gives_up_and_keeps_nothing(flaky, tmp_path, monkeypatch):
+    base, h = flaky
+    monkeypatch.setattr(download.time, "sleep", lambda s: None)
+    h.script["/f.bin"] = [("503",)]
+    with pytest.raises(urllib.error.HTTPError):
+        fetch(base + "/f.bin", tmp_path / "f.bin", sha256=SHA, progress=False)
+    assert len(h.log) == download.RETRIES + 1
+    assert not (tmp_path / "f.bin").exists()
+
+
+def test_404_is_not_retried(flaky, tmp_path):
+    base, h = flaky
+    with pytest.raises(urllib.error.HTTPError):
+        fetch(base + "/none.bin", tmp_path / "n.bin", sha256=SHA, progress=False)
+    assert len(h.log) == 1
+
+
+def test_dropped_connection_resumes_from_the_part_file(flaky, tmp_path, monkeypatch):
+    base, h = flaky
+    monkeypatch.setattr(download.time, "sleep", lambda s: None)
+    h.script["/f.bin"] = [("cut", PAYLOAD), ("ok", PAYLOAD)]
+    dest = fetch(base + "/f.bin", tmp_path / "f.bin", sha256=SHA, progress=False)
+    assert dest.read_bytes() == PAYLOAD
+    assert h.log[0][1] is None and h.log[1][1] == f"bytes={len(PAYLOAD) // 2}-", h.log
+
+
+def test_wrong_bytes_after_retries_are_never_kept(flaky, tmp_path, monkeypatch):
+    base, h = flaky
+    monkeypatch.setattr(download.time, "sleep", lambda s: None)
+    h.script["/f.bin"] = [("429",), ("ok", b"x" * 1000)]
+    with pytest.raises(ChecksumError):
+        fetch(base + "/f.bin", tmp_path / "f.bin", sha256=SHA, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cat_dog_images_come_as_one_verified_archive(flaky, tmp_path, monkeypatch):
+    """The 483 images: one archive request; a file with wrong bytes in the archive is not kept
+    and is fetched on its own; nothing else is requested."""
+    import io
+    import tarfile
+
+    base, h = flaky
+    entries = download.manifest("catanddog")[:25]
+    bodies = {e.path: f"image {i}".encode() for i, e in enumerate(entries)}
+    fake = [download.Entry(e.group, e.path, hashlib.sha256(bodies[e.path]).hexdigest(), len(bodies[e.path]))
+            for e in entries]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for i, e in enumerate(fake):
+            data = bodies[e.path] if i else b"corrupt"
+            info = tarfile.TarInfo(f"080289-abc/chap05/data/{e.path}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    h.script["/archive.tgz"] = [("ok", buf.getvalue())]
+    h.script["/files/" + fake[0].path] = [("ok", bodies[fake[0].path])]
+    monkeypatch.setattr(download, "manifest", lambda group=None: fake)
+    monkeypatch.setattr(download, "TEXTBOOK_ARCHIVE", base + "/archive.tgz")
+    monkeypatch.setattr(download, "TEXTBOOK_BASE", base + "/files/")
+    assert download.fetch_group("catanddog", tmp_path, progress=False) == len(fake)
+    for e in fake:
+        assert (tmp_path / e.path).read_bytes() == bodies[e.path]
+    assert sorted(p for p, _ in h.log) == sorted(["/archive.tgz", "/files/" + fake[0].path])
