@@ -83,6 +83,12 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+def class_mode() -> bool:
+    """True when long training cells should load their saved result instead of training
+    (``CHAPTER5_CLASS_MODE=1`` or ``setup(class_mode=True)``; see ``train.fit``)."""
+    return os.environ.get("CHAPTER5_CLASS_MODE", "").strip().lower() in _TRUE
+
+
 def projector_mode() -> bool:
     """True when ``CHAPTER5_PROJECTOR`` asks for figures sized for a projector."""
     return os.environ.get("CHAPTER5_PROJECTOR", "").strip().lower() in _TRUE
@@ -94,7 +100,7 @@ def contrast_style() -> bool:
 
 
 def setup(seed: int = 0, verbose: bool = True, *, projector: bool | None = None,
-          contrast: bool | None = None) -> dict:
+          contrast: bool | None = None, class_mode: bool | None = None) -> dict:
     """One call at the top of every notebook.
 
     Seeds everything, switches matplotlib to a Korean-capable font and the course's readable
@@ -108,6 +114,8 @@ def setup(seed: int = 0, verbose: bool = True, *, projector: bool | None = None,
     from . import viz
 
     seed_everything(seed)
+    if class_mode is not None:
+        os.environ["CHAPTER5_CLASS_MODE"] = "1" if class_mode else "0"
     viz.use_korean_font()
     projector = projector_mode() if projector is None else projector
     contrast = contrast_style() if contrast is None else contrast
@@ -121,12 +129,15 @@ def setup(seed: int = 0, verbose: bool = True, *, projector: bool | None = None,
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "projector": projector,
+        "class_mode": globals()["class_mode"](),
         "contrast": contrast,
     }
     if verbose:
         mode = "QUICK (작은 데이터·짧은 학습)" if is_quick() else "FULL (전체 데이터·전체 학습)"
         print(f"chapter5 mode: {mode}")
         print(f"device: {info['device']} | torch {info['torch']} | torchvision {info['torchvision']} | python {info['python']}")
+        if info["class_mode"]:
+            print("class mode: 긴 학습 셀은 저장된 결과를 불러옵니다 (CHAPTER5_CLASS_MODE=1)")
         if projector or contrast:
             print("figures:" + (" projector (큰 글씨·굵은 선)" if projector else "")
                   + (" high-contrast (고대비)" if contrast else ""))

@@ -1,21 +1,41 @@
 """The one training loop of the course.
 
-``fit`` trains any classifier on any pair of DataLoaders, shows a progress bar
-(tqdm), uses CUDA when present, and returns a :class:`History` with loss and
-accuracy per epoch for train and test. Notebooks show the training *step*
-itself once (so students see ``zero_grad -> forward -> loss -> backward -> step``)
-and then call ``fit`` for the long runs.
+``fit`` trains any classifier on any pair of DataLoaders and returns a :class:`History` with
+loss and accuracy per epoch for train and test. The notebooks first show the plain fp32
+training *step* (``zero_grad -> forward -> loss -> backward -> step``, ``model.train()`` /
+``model.eval()`` and ``torch.no_grad()``: notebook 02 §2 and notebook 03 §4 write it out in
+full); ``fit`` repeats that step and adds what a student's laptop needs:
+
+* an estimate before the run ("이 셀은 이 컴퓨터에서 약 N분 걸립니다", from timing the first
+  batches) and one progress bar per run with an ETA (tqdm.auto: JupyterLab, Colab, terminals);
+* speed without changing what is taught: bf16 autocast and ``channels_last`` for convolutional
+  models where the CPU has AVX-512-BF16 or AMX (fp32 elsewhere, chosen automatically and
+  printed; ``CHAPTER5_PRECISION=fp32`` turns it off), no host sync per batch, threads matched
+  to the physical cores, ``torch.inference_mode()`` for evaluation, and in-memory tensor
+  datasets sliced directly instead of item by item;
+* Kernel → Interrupt keeps the best model so far (by test accuracy) and returns normally,
+  so later cells still run;
+* class mode (``CHAPTER5_CLASS_MODE=1`` or ``config.setup(class_mode=True)``): a named run
+  (``desc``) loads its saved weights and history from ``<artifacts>/runs/`` instead of
+  training, when the file was made by the same code and settings (a fingerprint is stored);
+  otherwise it says why in Korean and trains. Every named full run saves that file.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import inspect
+import os
+import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
 
+from .config import artifacts_dir, class_mode, is_quick, seed_everything
 from .config import device as default_device
-from .config import seed_everything
 
 
 @dataclass
@@ -25,6 +45,7 @@ class History:
     test_loss: list = field(default_factory=list)
     test_acc: list = field(default_factory=list)
     seconds: list = field(default_factory=list)  # training wall time per epoch (without evaluation)
+    loaded: bool = False  # True when class mode loaded this run instead of training it
 
     @property
     def train_time(self) -> float:
@@ -39,7 +60,7 @@ class History:
 
 
 def train_step(model, x, y, optimizer, loss_fn):
-    """One optimisation step; returns (loss, number correct)."""
+    """One optimisation step; returns (loss, number correct) as tensors (no host sync)."""
     optimizer.zero_grad(set_to_none=True)
     logits = model(x)
     loss = loss_fn(logits, y)
@@ -48,34 +69,184 @@ def train_step(model, x, y, optimizer, loss_fn):
     return loss.detach(), (logits.argmax(1) == y).sum()
 
 
-@torch.no_grad()
+# --------------------------------------------------------------------------- the machine
+
+def physical_cores() -> int:
+    """Physical cores (hyper-threads share one core's vector units, so they do not help)."""
+    try:
+        cores = set()
+        block = {}
+        for line in Path("/proc/cpuinfo").read_text().splitlines() + [""]:
+            if not line.strip():
+                if "core id" in block:
+                    cores.add((block.get("physical id"), block["core id"]))
+                block = {}
+            elif ":" in line:
+                k, v = line.split(":", 1)
+                block[k.strip()] = v.strip()
+        if cores:
+            return len(cores)
+    except OSError:
+        pass
+    return max(1, (os.cpu_count() or 2) // 2) if (os.cpu_count() or 1) > 2 else (os.cpu_count() or 1)
+
+
+def use_physical_cores() -> int:
+    n = min(physical_cores(), os.cpu_count() or 1)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def bf16_supported() -> bool:
+    """The CPU computes bf16 natively (AVX-512-BF16 or AMX); emulated bf16 would be slower."""
+    cpu = getattr(torch, "cpu", None)
+    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        with contextlib.suppress(Exception):
+            if getattr(cpu, probe)():
+                return True
+    return False
+
+
+def precision_for(model, device) -> str:
+    """``"bf16"`` (autocast + channels_last) for convolutional models on a CPU that has it,
+    else ``"fp32"``. ``CHAPTER5_PRECISION=fp32`` / ``bf16`` overrides (bf16 only where supported)."""
+    wish = os.environ.get("CHAPTER5_PRECISION", "auto").strip().lower()
+    if wish == "fp32" or torch.device(device).type != "cpu" or not bf16_supported():
+        return "fp32"
+    has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
+    return "bf16" if wish == "bf16" or has_conv else "fp32"
+
+
+def _autocast(precision: str, device):
+    if precision == "bf16":
+        return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+# --------------------------------------------------------------------------- batches
+
+def _tensor_batches(loader):
+    """Batches of an in-memory ``TensorDataset`` by slicing (no per-item indexing and collate),
+    in the same order a default DataLoader would use; None when the loader is anything else."""
+    from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler, TensorDataset
+    from torch.utils.data._utils.collate import default_collate
+
+    ds = getattr(loader, "dataset", None)
+    bs = getattr(loader, "batch_sampler", None)
+    if not (isinstance(ds, TensorDataset) and type(bs) is BatchSampler and loader.collate_fn is default_collate
+            and type(bs.sampler) in (RandomSampler, SequentialSampler)):
+        return None
+    n = len(ds)
+    # A DataLoader iterator first draws its base seed, then asks the sampler for the order:
+    # doing the same keeps the batches (and so every result) identical to iter(loader).
+    torch.empty((), dtype=torch.int64).random_(generator=loader.generator)
+    order = torch.as_tensor(list(bs.sampler), dtype=torch.long)
+    size = bs.batch_size
+    stop = n - n % size if bs.drop_last else n
+    return ([t[order[i:i + size]] for t in ds.tensors] for i in range(0, stop, size))
+
+
+def batches(loader):
+    """Iterate ``loader``'s batches, fast for in-memory tensor datasets."""
+    fast = _tensor_batches(loader)
+    return fast if fast is not None else iter(loader)
+
+
+@torch.inference_mode()
 def evaluate(model, loader, loss_fn=None, device=None):
-    """Mean loss and accuracy of ``model`` on ``loader``."""
+    """Mean loss and accuracy of ``model`` on ``loader`` (``model.eval()``, no gradients)."""
     device = device or next(model.parameters()).device
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     model.eval()
-    total, loss_sum, correct = 0, 0.0, 0
-    for x, y in loader:
+    total, loss_sum, correct = 0, torch.zeros((), dtype=torch.float64), torch.zeros((), dtype=torch.long)
+    for x, y in batches(loader):
         x, y = x.to(device), y.to(device)
-        logits = model(x)
-        loss_sum += loss_fn(logits, y).item() * len(y)
-        correct += (logits.argmax(1) == y).sum().item()
+        logits = model(x).float()
+        loss_sum += loss_fn(logits, y).double() * len(y)
+        correct += (logits.argmax(1) == y).sum()
         total += len(y)
-    return loss_sum / max(total, 1), correct / max(total, 1)
+    return loss_sum.item() / max(total, 1), correct.item() / max(total, 1)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict(model, loader, device=None):
     """``(y_true, y_pred, probabilities)`` as CPU tensors for a whole loader."""
     device = device or next(model.parameters()).device
     model.eval()
     ys, preds, probs = [], [], []
-    for x, y in loader:
-        p = model(x.to(device)).softmax(1).cpu()
+    for x, y in batches(loader):
+        p = model(x.to(device)).float().softmax(1).cpu()
         ys.append(y)
         preds.append(p.argmax(1))
         probs.append(p)
     return torch.cat(ys), torch.cat(preds), torch.cat(probs)
+
+
+# --------------------------------------------------------------------------- class mode
+
+def runs_dir() -> Path:
+    path = artifacts_dir() / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_path(name: str) -> Path:
+    slug = re.sub(r"[^0-9A-Za-z가-힣_.-]+", "_", name).strip("_") or "run"
+    return runs_dir() / f"{slug}{'-quick' if is_quick() else ''}.pt"
+
+
+def fingerprint(model, train_loader, *, epochs, optimizer, loss_fn, scheduler, seed) -> str:
+    """A hash of the code and settings that produce a run: the model's class source and
+    architecture, the optimizer and its hyper-parameters, the loss, the scheduler, the data
+    size and batch size, epochs, seed and mode."""
+    try:
+        code = inspect.getsource(type(model))
+    except (OSError, TypeError):
+        code = type(model).__qualname__
+    groups = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups] if optimizer else None
+    parts = [code, repr(model), type(optimizer).__name__, repr(groups), repr(loss_fn),
+             type(scheduler).__name__ if scheduler is not None else "-",
+             str(len(getattr(train_loader, "dataset", []))), str(getattr(train_loader, "batch_size", None)),
+             str(epochs), str(seed), "quick" if is_quick() else "full",
+             str(sum(p.numel() for p in model.parameters() if p.requires_grad))]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def load_run(model, name: str, fp: str) -> tuple[History | None, str]:
+    """``(history, message)``: the saved run when it matches ``fp``, else None and why (Korean)."""
+    path = run_path(name)
+    if not path.is_file():
+        return None, f"저장된 결과가 없습니다 ({path.name}) → 지금 학습합니다."
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - truncated or not a run file
+        return None, f"저장된 결과 파일이 손상되었습니다 ({path.name}) → 지금 학습합니다."
+    if not isinstance(saved, dict) or saved.get("fingerprint") != fp:
+        return None, (f"저장된 결과는 다른 코드나 설정으로 만든 것입니다 ({path.name}) → 지금 학습합니다. "
+                      "(교사용: make results 로 다시 만드세요)")
+    try:
+        model.load_state_dict(saved["state_dict"])
+    except (RuntimeError, KeyError):
+        return None, f"저장된 가중치가 이 모델과 맞지 않습니다 ({path.name}) → 지금 학습합니다."
+    hist = History(**{k: list(v) for k, v in saved["history"].items()}, loaded=True)
+    return hist, f"📦 class mode: 저장된 학습 결과를 불러왔습니다 ({path.name}, 학습 {hist.train_time:.0f}초 분량)."
+
+
+def save_run(model, name: str, fp: str, hist: History) -> Path:
+    path = run_path(name)
+    tmp = path.with_name(path.name + ".part")
+    torch.save({"fingerprint": fp, "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "history": hist.as_dict()}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+# --------------------------------------------------------------------------- fit
+
+def _fmt_seconds(s: float) -> str:
+    s = max(1, round(s))
+    return f"{s // 60}분 {s % 60}초" if s >= 60 else f"{s}초"
 
 
 def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=None, lr: float = 1e-3,
@@ -83,41 +254,93 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
         progress: bool = True) -> History:
     """Train ``model`` for ``epochs`` and evaluate on ``test_loader`` after each epoch.
 
-    ``optimizer`` defaults to Adam(lr); ``scheduler`` (if any) is stepped after every
-    batch, which is what ``OneCycleLR`` expects.
+    ``optimizer`` defaults to Adam(lr); ``scheduler`` (if any) is stepped after every batch,
+    which is what ``OneCycleLR`` expects. ``desc`` names the run (progress bar, class mode);
+    ``progress=False`` runs silently (no estimate, no bar, no class mode).
     """
     from tqdm.auto import tqdm
 
     if seed is not None:
         seed_everything(seed)
     device = device or default_device()
+    use_physical_cores()
     model.to(device)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     if optimizer is None:
         optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    named = progress and desc != "train"
+    fp = fingerprint(model, train_loader, epochs=epochs, optimizer=optimizer, loss_fn=loss_fn,
+                     scheduler=scheduler, seed=seed) if named else None
+    if named and class_mode():
+        hist, message = load_run(model, desc, fp)
+        print(message)
+        if hist is not None:
+            return hist
+    precision = precision_for(model, device)
+    if precision == "bf16":
+        model.to(memory_format=torch.channels_last)
+    if progress:
+        print(f"[{desc}] 정밀도 (precision): "
+              + ("bf16 autocast + channels_last (이 CPU 는 bf16 을 직접 계산합니다)" if precision == "bf16"
+                 else "fp32"))
+    n_batches = len(train_loader)
     hist = History()
-    bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not progress)
-    for _ in bar:
-        model.train()
-        start, total, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
-        for x, y in train_loader:
-            x, y = x.to(device), y.to(device)
-            loss, n_ok = train_step(model, x, y, optimizer, loss_fn)
-            if scheduler is not None:
-                scheduler.step()
-            loss_sum += loss.item() * len(y)
-            correct += n_ok.item()
-            total += len(y)
-        hist.seconds.append(time.perf_counter() - start)
-        hist.train_loss.append(loss_sum / max(total, 1))
-        hist.train_acc.append(correct / max(total, 1))
-        post = {"loss": f"{hist.train_loss[-1]:.3f}", "acc": f"{hist.train_acc[-1]:.3f}"}
-        if test_loader is not None:
-            tl, ta = evaluate(model, test_loader, loss_fn, device)
-            hist.test_loss.append(tl)
-            hist.test_acc.append(ta)
-            post["test_acc"] = f"{ta:.3f}"
-        bar.set_postfix(post)
+    best = (-1.0, None, 0)  # (test accuracy, weights, epoch)
+    bar = tqdm(total=epochs * n_batches, desc=desc, unit="batch", disable=not progress, mininterval=0.5)
+    estimated = not progress
+    try:
+        for epoch in range(epochs):
+            model.train()
+            start, total = time.perf_counter(), 0
+            loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+            correct = torch.zeros((), dtype=torch.long, device=device)
+            for i, (x, y) in enumerate(batches(train_loader)):
+                x, y = x.to(device), y.to(device)
+                if precision == "bf16" and x.dim() == 4:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with _autocast(precision, device):
+                    loss, n_ok = train_step(model, x, y, optimizer, loss_fn)
+                if scheduler is not None:
+                    scheduler.step()
+                loss_sum += loss.double() * len(y)
+                correct += n_ok
+                total += len(y)
+                bar.update(1)
+                if not estimated and i == min(4, n_batches - 1):
+                    per_batch = (time.perf_counter() - start) / (i + 1)
+                    total_s = per_batch * epochs * n_batches * (1.15 if test_loader is not None else 1.0)
+                    bar.write(f"⏱ 이 셀은 이 컴퓨터에서 약 {_fmt_seconds(total_s)} 걸립니다 "
+                              f"(에포크 {epochs} × 배치 {n_batches}, 배치당 {per_batch * 1000:.0f} ms)")
+                    estimated = True
+            hist.seconds.append(time.perf_counter() - start)
+            hist.train_loss.append(loss_sum.item() / max(total, 1))
+            hist.train_acc.append(correct.item() / max(total, 1))
+            post = {"epoch": f"{epoch + 1}/{epochs}", "loss": f"{hist.train_loss[-1]:.3f}",
+                    "acc": f"{hist.train_acc[-1]:.3f}"}
+            if test_loader is not None:
+                with _autocast(precision, device):
+                    tl, ta = evaluate(model, test_loader, loss_fn, device)
+                hist.test_loss.append(tl)
+                hist.test_acc.append(ta)
+                post["test_acc"] = f"{ta:.3f}"
+                if ta > best[0]:
+                    best = (ta, {k: v.detach().clone() for k, v in model.state_dict().items()}, epoch + 1)
+            bar.set_postfix(post)
+    except KeyboardInterrupt:
+        bar.close()
+        done = len(hist.train_loss)
+        if best[1] is not None:
+            model.load_state_dict(best[1])
+            print(f"⏹ 중단했습니다: 에포크 {done}/{epochs} 까지 학습했고, 가장 좋았던 모델"
+                  f"(에포크 {best[2]}, 테스트 정확도 {100 * best[0]:.2f} %)을 유지합니다. 다음 셀은 그대로 실행됩니다.")
+        else:
+            print(f"⏹ 중단했습니다: 에포크 {done}/{epochs} 까지 학습한 모델로 계속합니다.")
+        return hist
+    bar.close()
+    if precision == "bf16":
+        model.to(memory_format=torch.contiguous_format)
+    if named:
+        save_run(model, desc, fp, hist)
     return hist
 
 

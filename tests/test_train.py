@@ -100,3 +100,125 @@ def test_photo_figures_go_out_as_jpeg_and_charts_as_png():
     assert base64.b64decode(photo_data["image/jpeg"])[:2] == b"\xff\xd8"
     assert "image/png" in chart_data and "image/jpeg" not in chart_data
     plt.close("all")
+
+
+# --------------------------------------------------------------------------- the fast course loop
+
+def _images(n=256, seed=0):
+    """Two classes of 1×12×12 images: a bright blob top-left or bottom-right."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.randn(n, 1, 12, 12, generator=g) * 0.3
+    for i in range(n):
+        r = slice(0, 6) if y[i] == 0 else slice(6, 12)
+        x[i, 0, r, r] += 1.0
+    return torch.utils.data.TensorDataset(x, y)
+
+
+def _conv_net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(8 * 6 * 6, 2))
+
+
+def _img_loaders():
+    dl = torch.utils.data.DataLoader
+    return dl(_images(256, 0), batch_size=32, shuffle=True), dl(_images(128, 1), batch_size=64)
+
+
+def test_bf16_and_fp32_paths_reach_the_same_accuracy(monkeypatch, capsys):
+    accs = {}
+    for wish in ("fp32", "bf16"):
+        monkeypatch.setenv("CHAPTER5_PRECISION", wish)
+        tr, te = _img_loaders()
+        model = _conv_net()
+        expected = "bf16" if wish == "bf16" and train.bf16_supported() else "fp32"
+        assert train.precision_for(model, "cpu") == expected
+        accs[wish] = train.fit(model, tr, te, epochs=3, lr=0.01, desc=f"p-{wish}",
+                               device=torch.device("cpu")).final_test_acc
+    assert accs["fp32"] > 0.95 and abs(accs["fp32"] - accs["bf16"]) <= 0.03, accs
+    out = capsys.readouterr()
+    assert "정밀도 (precision)" in out.out
+
+
+def test_fp32_fallback_when_the_cpu_has_no_bf16(monkeypatch):
+    monkeypatch.delenv("CHAPTER5_PRECISION", raising=False)
+    monkeypatch.setattr(train, "bf16_supported", lambda: False)
+    assert train.precision_for(_conv_net(), "cpu") == "fp32"
+    monkeypatch.setattr(train, "bf16_supported", lambda: True)
+    assert train.precision_for(_conv_net(), "cpu") == "bf16"
+    assert train.precision_for(nn.Linear(2, 2), "cpu") == "fp32"  # no convolution: fp32
+
+
+def test_tensor_datasets_are_sliced_in_the_dataloaders_order():
+    ds = _images(70, 3)
+    for shuffle, drop in ((False, False), (True, False), (True, True)):
+        g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+        a = torch.utils.data.DataLoader(ds, batch_size=16, shuffle=shuffle, drop_last=drop, generator=g1)
+        b = torch.utils.data.DataLoader(ds, batch_size=16, shuffle=shuffle, drop_last=drop, generator=g2)
+        fast = list(train.batches(a))
+        slow = list(iter(b))
+        assert len(fast) == len(slow)
+        for (x1, y1), (x2, y2) in zip(fast, slow):
+            assert torch.equal(x1, x2) and torch.equal(y1, y2)
+
+
+def test_estimate_and_progress_bar_are_printed(capsys):
+    tr, te = _img_loaders()
+    train.fit(_conv_net(), tr, te, epochs=2, desc="estimate-test", device=torch.device("cpu"))
+    out = capsys.readouterr()
+    assert "이 셀은 이 컴퓨터에서 약" in out.out + out.err and "batch" in out.err
+
+
+def test_interrupt_keeps_the_best_model_and_returns(capsys):
+    tr, te = _img_loaders()
+
+    class Stop:  # a loader that stops (like Kernel → Interrupt) in the third epoch
+        dataset, batch_size = tr.dataset, 32
+        calls = 0
+
+        def __len__(self):
+            return len(tr)
+
+        def __iter__(self):
+            type(self).calls += 1
+            for i, b in enumerate(tr):
+                if type(self).calls == 3 and i == 2:
+                    at_interrupt.update({k: v.clone() for k, v in model.state_dict().items()})
+                    raise KeyboardInterrupt
+                yield b
+
+    at_interrupt = {}
+    model = _conv_net()
+    hist = train.fit(model, Stop(), te, epochs=5, lr=0.01, desc="interrupt-test", device=torch.device("cpu"))
+    assert len(hist.test_acc) == 2
+    best = max(hist.test_acc)
+    assert abs(train.evaluate(model, te)[1] - best) < 1e-9
+    # the weights were rolled back from the half-trained third epoch to the best epoch's
+    assert any(not torch.equal(v, at_interrupt[k]) for k, v in model.state_dict().items())
+    assert "중단했습니다" in capsys.readouterr().out
+
+
+def test_class_mode_loads_a_matching_run_and_refuses_others(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("CHAPTER5_ARTIFACTS", str(tmp_path))
+    tr, te = _img_loaders()
+    trained = train.fit(_conv_net(), tr, te, epochs=2, lr=0.01, desc="cm", device=torch.device("cpu"))
+    saved = train.run_path("cm")
+    assert saved.is_file()
+    monkeypatch.setenv("CHAPTER5_CLASS_MODE", "1")
+    model = _conv_net()
+    loaded = train.fit(model, tr, te, epochs=2, lr=0.01, desc="cm", device=torch.device("cpu"))
+    assert loaded.loaded and loaded.test_acc == trained.test_acc
+    assert abs(train.evaluate(model, te)[1] - trained.final_test_acc) < 1e-6
+    assert "불러왔습니다" in capsys.readouterr().out
+    # other settings (another learning rate): refused, then trained
+    other = train.fit(_conv_net(), tr, te, epochs=2, lr=0.05, desc="cm", device=torch.device("cpu"))
+    assert not other.loaded and "다른 코드나 설정" in capsys.readouterr().out
+    # truncated file: refused, then trained
+    saved.write_bytes(saved.read_bytes()[:100])
+    again = train.fit(_conv_net(), tr, te, epochs=2, lr=0.01, desc="cm", device=torch.device("cpu"))
+    assert not again.loaded and "손상" in capsys.readouterr().out
+    # missing file: trains
+    train.run_path("cm").unlink()
+    fresh = train.fit(_conv_net(), tr, te, epochs=1, lr=0.01, desc="cm-missing", device=torch.device("cpu"))
+    assert not fresh.loaded and "저장된 결과가 없습니다" in capsys.readouterr().out
