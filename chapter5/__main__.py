@@ -2,6 +2,7 @@
 
   download   데이터와 가중치를 데이터 루트에 미리 받기 (fetch every dataset and weight file)
   info       데이터 루트와 있는 파일 보기 (show the data root and what is present)
+  doctor     설치 점검: 항목마다 [OK]/[FAIL] 과 고치는 방법 (check this setup, with the exact fix)
   progress   연습 문제·퀴즈 진행 상황 보기, --reset 으로 지우기 (show / reset exercise progress)
   results    노트북을 full 모드로 실행해 docs/RESULTS.md 쓰기 (re-run notebooks, write docs/RESULTS.md)
   colab      dist/colab/ 에 Colab 용 단일 파일 노트북 쓰기 (write the self-contained Colab notebooks)
@@ -26,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     dl = sub.add_parser("download", help="데이터·가중치 받기 | fetch every dataset and weight file into the data root")
     dl.add_argument("--root", type=Path, help="데이터 루트 | data root (default: $CHAPTER5_DATA or ./data)")
     sub.add_parser("info", help="데이터 루트 보기 | show the data root and what is present")
+    dr = sub.add_parser("doctor", help="설치 점검 | check this setup: [OK]/[FAIL] with the exact fix")
+    dr.add_argument("--quick", action="store_true", help="크기만 확인 | sizes instead of checksums")
     pr = sub.add_parser("progress", help="진행 상황 | show exercise and quiz progress")
     pr.add_argument("--reset", action="store_true", help="진행 기록 지우기 | delete the progress file")
     rs = sub.add_parser("results", help="full 모드 실행, docs/RESULTS.md | re-run notebooks in full mode")
@@ -45,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+
+    if args.cmd == "doctor":
+        from . import doctor
+
+        text, ok = doctor.report(verify=not args.quick)
+        print(text)
+        return 0 if ok else 1
 
     if args.cmd == "progress":
         from .exercises import progress

@@ -136,6 +136,10 @@ def setup(seed: int = 0, verbose: bool = True, *, projector: bool | None = None,
         mode = "QUICK (작은 데이터·짧은 학습)" if is_quick() else "FULL (전체 데이터·전체 학습)"
         print(f"chapter5 mode: {mode}")
         print(f"device: {info['device']} | torch {info['torch']} | torchvision {info['torchvision']} | python {info['python']}")
+        from . import doctor
+
+        text, ok = doctor.report(verify=False)
+        print(text if not ok else "\n".join(l for l in text.splitlines() if not l.startswith("[INFO]")))
         if info["class_mode"]:
             print("class mode: 긴 학습 셀은 저장된 결과를 불러옵니다 (CHAPTER5_CLASS_MODE=1)")
         if projector or contrast:

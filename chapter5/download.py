@@ -329,6 +329,12 @@ def resnet18_weights_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(RESNET18_URL).name
 
 
+def resnet18_verified() -> bool:
+    """The cached ResNet18 weights exist AND match torchvision's published hash prefix
+    (a file is never trusted just because it exists)."""
+    return _matches(resnet18_weights_path(), sha256_prefix=RESNET18_SHA256_PREFIX)
+
+
 def fetch_resnet18(progress: bool = True) -> Path:
     return fetch(RESNET18_URL, resnet18_weights_path(), sha256_prefix=RESNET18_SHA256_PREFIX,
                  progress=progress)

