@@ -96,16 +96,18 @@ def _optional_nodes(tree: ast.AST) -> set[int]:
     return out
 
 
-def _imports(tree: ast.AST, module: str = "") -> tuple[set[str], set[str]]:
+def _imports(tree: ast.AST, module: str = "", *, optional_ok: bool = True) -> tuple[set[str], set[str]]:
     """(top-level absolute imports, chapter5 submodules) named in ``tree``.
 
     ``module`` is the chapter5 module the tree belongs to (for relative imports).
     ``importlib.util.find_spec("x")`` / ``importlib.import_module("x")`` with a literal
-    name count as imports of ``x``; imports guarded by ``except ImportError`` do not.
+    name count as imports of ``x``; imports guarded by ``except ImportError`` do not, unless
+    ``optional_ok`` is False (the package's own fallbacks, such as the EfficientNet-Lite0
+    backbone used when ResNet18 cannot be downloaded, must work in a bundle too).
     """
     absolute: set[str] = set()
     local: set[str] = set()
-    optional = _optional_nodes(tree)
+    optional = _optional_nodes(tree) if optional_ok else set()
     for node in ast.walk(tree):
         if id(node) in optional:
             continue
@@ -167,7 +169,7 @@ def required_modules(nb) -> list[str]:
             continue
         seen.add(name)
         module = f"{name}.__init__" if path.name == "__init__.py" else name  # a package's own level
-        a, l = _imports(ast.parse(path.read_text(encoding="utf-8")), module)
+        a, l = _imports(ast.parse(path.read_text(encoding="utf-8")), module, optional_ok=False)
         absolute |= a
         todo.extend(l - seen)
     absolute |= _ALWAYS
