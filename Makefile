@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.chapter5-installed
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: install lab test download results clean chromium slides slides-vendor
+.PHONY: install lab test download results bench clean chromium slides slides-vendor
 
 install: $(STAMP) $(LAB_OVERRIDES)
 
@@ -55,6 +55,10 @@ download: install
 
 results: install
 	$(BIN)/python -m chapter5 results
+
+# The textbook's loop against the course's, side by side on this machine -> docs/BENCHMARKS.md
+bench: install
+	$(BIN)/python -m chapter5 bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache build

@@ -5,12 +5,13 @@
   doctor     설치 점검: 항목마다 [OK]/[FAIL] 과 고치는 방법 (check this setup, with the exact fix)
   progress   연습 문제·퀴즈 진행 상황 보기, --reset 으로 지우기 (show / reset exercise progress)
   results    노트북을 full 모드로 실행해 docs/RESULTS.md 쓰기 (re-run notebooks, write docs/RESULTS.md)
+  bench      교과서 루프 vs 코스 루프 속도를 나란히 재기 (side-by-side benchmark → docs/BENCHMARKS.md)
   colab      dist/colab/ 에 Colab 용 단일 파일 노트북 쓰기 (write the self-contained Colab notebooks)
   slides     build/slides/ 에 오프라인 슬라이드 내보내기 (export offline reveal.js slides)
   quizzes    퀴즈 원본(JSON)을 암호화해 연습 모듈에 쓰기 (encode quiz sources into the exercise modules)
 
 The learner-facing commands (download, info, progress) live in the package; the course
-tooling (results, colab, slides, quizzes) lives in ``chapter5/tools/`` and is imported only here.
+tooling (results, bench, colab, slides, quizzes) lives in ``chapter5/tools/`` and is imported only here.
 """
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("results", help="full 모드 실행, docs/RESULTS.md | re-run notebooks in full mode")
     rs.add_argument("notebooks", nargs="*", type=Path)
     rs.add_argument("--no-save", action="store_true", help="do not write outputs back into the notebooks")
+    bn = sub.add_parser("bench", help="속도 비교 | benchmark the textbook's loop against the course's (docs/BENCHMARKS.md)")
+    bn.add_argument("--tiny", action="store_true", help="작은 부분 데이터 | small subsets, seconds")
+    bn.add_argument("--class-mode", action="store_true", help="노트북마다 class mode 시간도 재기 | also time class mode")
+    bn.add_argument("--out", type=Path, help="output folder (default docs/)")
     sub.add_parser("colab", help="Colab 노트북 만들기 | write the self-contained Colab notebooks into dist/colab/")
     sl = sub.add_parser("slides", help="슬라이드 내보내기 | export offline reveal.js slides into build/slides/")
     sl.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/NN_*.ipynb")
@@ -69,6 +74,12 @@ def main(argv=None) -> int:
         from .tools import results
 
         return results.main([str(p) for p in args.notebooks] + (["--no-save"] if args.no_save else []))
+
+    if args.cmd == "bench":
+        from .tools import bench
+
+        return bench.main((["--tiny"] if args.tiny else []) + (["--class-mode"] if args.class_mode else [])
+                          + (["--out", str(args.out)] if args.out else []))
 
     if args.cmd == "quizzes":
         from .tools import quizzes

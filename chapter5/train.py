@@ -118,6 +118,23 @@ def precision_for(model, device) -> str:
     return "bf16" if wish == "bf16" or has_conv else "fp32"
 
 
+def channels_last_ok(model, x) -> bool:
+    """Whether ``model`` runs on a ``channels_last`` batch: a forward written with
+    ``out.view(out.size(0), -1)`` (as the textbook does) cannot flatten such a tensor, so the
+    course loop then keeps the usual layout. Probed in eval mode, without side effects."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            model.to(memory_format=torch.channels_last)(x[:2].contiguous(memory_format=torch.channels_last))
+        return True
+    except RuntimeError:
+        model.to(memory_format=torch.contiguous_format)
+        return False
+    finally:
+        model.train(was_training)
+
+
 def _autocast(precision: str, device):
     if precision == "bf16":
         return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
@@ -277,12 +294,20 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
         if hist is not None:
             return hist
     precision = precision_for(model, device)
-    if precision == "bf16":
-        model.to(memory_format=torch.channels_last)
+    first = None
+    if precision == "bf16":  # peek at one batch without disturbing the shuffling that follows
+        rng, gen = torch.get_rng_state(), getattr(train_loader, "generator", None)
+        gen_state = gen.get_state() if gen is not None else None
+        first = next(iter(batches(train_loader)), None)
+        torch.set_rng_state(rng)
+        if gen is not None:
+            gen.set_state(gen_state)
+    layout = (precision == "bf16" and first is not None and first[0].dim() == 4
+              and channels_last_ok(model, first[0].to(device)))
     if progress:
         print(f"[{desc}] 정밀도 (precision): "
-              + ("bf16 autocast + channels_last (이 CPU 는 bf16 을 직접 계산합니다)" if precision == "bf16"
-                 else "fp32"))
+              + ("bf16 autocast (이 CPU 는 bf16 을 직접 계산합니다)" if precision == "bf16" else "fp32")
+              + (" + channels_last" if layout else ""))
     n_batches = len(train_loader)
     hist = History()
     best = (-1.0, None, 0)  # (test accuracy, weights, epoch)
@@ -296,7 +321,7 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
             correct = torch.zeros((), dtype=torch.long, device=device)
             for i, (x, y) in enumerate(batches(train_loader)):
                 x, y = x.to(device), y.to(device)
-                if precision == "bf16" and x.dim() == 4:
+                if layout:
                     x = x.contiguous(memory_format=torch.channels_last)
                 with _autocast(precision, device):
                     loss, n_ok = train_step(model, x, y, optimizer, loss_fn)
@@ -328,6 +353,8 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
             bar.set_postfix(post)
     except KeyboardInterrupt:
         bar.close()
+        if layout:
+            model.to(memory_format=torch.contiguous_format)
         done = len(hist.train_loss)
         if best[1] is not None:
             model.load_state_dict(best[1])
@@ -337,7 +364,7 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
             print(f"⏹ 중단했습니다: 에포크 {done}/{epochs} 까지 학습한 모델로 계속합니다.")
         return hist
     bar.close()
-    if precision == "bf16":
+    if layout:
         model.to(memory_format=torch.contiguous_format)
     if named:
         save_run(model, desc, fp, hist)

@@ -170,7 +170,8 @@ def test_estimate_and_progress_bar_are_printed(capsys):
     assert "이 셀은 이 컴퓨터에서 약" in out.out + out.err and "batch" in out.err
 
 
-def test_interrupt_keeps_the_best_model_and_returns(capsys):
+def test_interrupt_keeps_the_best_model_and_returns(capsys, monkeypatch):
+    monkeypatch.setenv("CHAPTER5_PRECISION", "fp32")  # the bf16 path peeks at one batch first
     tr, te = _img_loaders()
 
     class Stop:  # a loader that stops (like Kernel → Interrupt) in the third epoch
@@ -222,3 +223,38 @@ def test_class_mode_loads_a_matching_run_and_refuses_others(monkeypatch, tmp_pat
     train.run_path("cm").unlink()
     fresh = train.fit(_conv_net(), tr, te, epochs=1, lr=0.01, desc="cm-missing", device=torch.device("cpu"))
     assert not fresh.loaded and "저장된 결과가 없습니다" in capsys.readouterr().out
+
+
+class _ViewNet(nn.Module):
+    """Flattens with .view(N, -1) after a convolution, as the textbook does."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 12 * 12, 2)
+
+    def forward(self, x):
+        out = self.conv(x)
+        return self.fc(out.view(out.size(0), -1))
+
+
+def test_a_model_that_flattens_with_view_still_trains_in_the_fast_loop(monkeypatch):
+    monkeypatch.setattr(train, "bf16_supported", lambda: True)
+    monkeypatch.delenv("CHAPTER5_PRECISION", raising=False)
+    x = torch.randn(4, 1, 12, 12)
+    assert not train.channels_last_ok(_ViewNet(), x)
+    assert train.channels_last_ok(_conv_net(), x)
+    tr, te = _img_loaders()
+    hist = train.fit(_ViewNet(), tr, te, epochs=2, lr=0.01, progress=False, device=torch.device("cpu"))
+    assert hist.final_test_acc > 0.9
+
+
+def test_peeking_for_the_layout_does_not_change_the_shuffling(monkeypatch):
+    runs = []
+    for wish in ("bf16", "bf16"):
+        monkeypatch.setenv("CHAPTER5_PRECISION", wish)
+        tr, te = _img_loaders()
+        runs.append(train.fit(_conv_net(), tr, te, epochs=2, lr=0.01, progress=False, seed=3,
+                              device=torch.device("cpu")).train_loss)
+    assert runs[0] == runs[1]

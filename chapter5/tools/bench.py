@@ -1,0 +1,404 @@
+"""Side-by-side benchmark: the textbook's own loop against the course's, in one run on one machine.
+
+    python -m chapter5 bench            # full (about 5-10 min on 2 cores); make bench
+    python -m chapter5 bench --tiny     # seconds: small subsets (the tests use it)
+
+For each workload the same model is trained by both loops, per epoch, and tested:
+
+* **DNN / CNN** (FashionMNIST): the book's ``FashionDNN`` / ``FashionCNN`` under the book's
+  loop (``chapter5.textbook.train``: ``ToTensor`` per item, batch 100, a test pass every 50
+  iterations in training mode) and under the course's loop (``chapter5.train.fit``: in-memory
+  tensors, batch 128, one evaluation per epoch, bf16 + channels_last where the CPU has it);
+* **feature extraction** (cats vs dogs): the book's way, every epoch through the frozen
+  pretrained body, against the course's, the body once into cached features, then the head;
+* **fine-tuning**: the whole network trained by a plain fp32 loop over JPEG files decoded per
+  item, against ``fit`` over images decoded once.
+
+It also times the ingredients of the course loop one by one (precision and memory layout of
+a CNN step, per-batch host sync, loader path) and, from ``docs/results.json`` (``make
+results``), the course's own CNN recipe and the whole course in full mode; ``--class-mode``
+also runs every notebook in class mode and records the slowest. It writes
+``docs/BENCHMARKS.md`` and ``docs/benchmarks.json``. Speed figures are ratios measured side
+by side; absolute seconds depend on the machine (named in the report).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..config import REPO_ROOT
+
+DOCS = REPO_ROOT / "docs"
+OUT_JSON = DOCS / "benchmarks.json"
+OUT_MD = DOCS / "BENCHMARKS.md"
+
+
+# --------------------------------------------------------------------------- machine
+
+def machine() -> dict:
+    from .. import train
+    from .results import cpu_name
+
+    flags = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    wanted = ["avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"]
+    return {"cpu": cpu_name(), "logical_cpus": os.cpu_count(), "physical_cores": train.physical_cores(),
+            "flags": [f for f in wanted if f in flags], "torch": torch.__version__,
+            "threads": torch.get_num_threads(), "bf16": train.bf16_supported(),
+            "python": platform.python_version(), "date": _dt.date.today().isoformat()}
+
+
+def peak_rss_gb() -> float:
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(self_kb, child_kb) / 1024 ** 2
+
+
+# --------------------------------------------------------------------------- workloads
+
+def _course_loaders(train_n, test_n, batch_size=128):
+    from .. import data
+
+    x, y = data.fashion_tensors(train=True, normalize=False, limit=train_n)
+    xt, yt = data.fashion_tensors(train=False, normalize=False, limit=test_n)
+    tds, vds = torch.utils.data.TensorDataset(x, y), torch.utils.data.TensorDataset(xt, yt)
+    return (torch.utils.data.DataLoader(tds, batch_size=batch_size, shuffle=True),
+            torch.utils.data.DataLoader(vds, batch_size=1000))
+
+
+def fashion(kind: str, train_n, test_n, epochs: int) -> dict:
+    """The book's model under the book's loop and under the course's loop."""
+    from .. import textbook, train
+
+    make = textbook.FashionDNN if kind == "dnn" else textbook.FashionCNN
+    torch.manual_seed(0)
+    book_model = make()
+    tr, te = textbook.loaders(train_limit=train_n, test_limit=test_n)
+    book = textbook.train(book_model, tr, te, epochs=epochs, progress=False, device=torch.device("cpu"))
+    torch.manual_seed(0)
+    course_model = make()
+    ctr, cte = _course_loaders(train_n, test_n)
+    start = time.perf_counter()
+    hist = train.fit(course_model, ctr, cte, epochs=epochs, lr=textbook.LEARNING_RATE, progress=False,
+                     device=torch.device("cpu"))
+    course_s = time.perf_counter() - start
+    return {"textbook_epoch_s": book.seconds / epochs, "course_epoch_s": course_s / epochs,
+            "speedup": book.seconds / course_s, "textbook_test_acc": book.final_accuracy,
+            "course_test_acc": 100 * hist.final_test_acc, "epochs": epochs,
+            "course_precision": train.precision_for(course_model, "cpu"),
+            "train_images": len(tr.dataset)}
+
+
+def _catdog(train_n, test_n, size=224):
+    from .. import data
+    from ..backbone import load_backbone
+
+    bb = load_backbone(verbose=False)
+    tf = bb.transform(train=False)
+    tr, te = data.catdog("train", transform=tf), data.catdog("test", transform=tf)
+    if train_n:
+        tr = data.subset(tr, train_n)
+    if test_n:
+        te = data.subset(te, test_n)
+    return bb, tr, te
+
+
+def _decoded(ds):
+    xs, ys = zip(*[ds[i] for i in range(len(ds))])
+    return torch.utils.data.TensorDataset(torch.stack(xs), torch.tensor(ys))
+
+
+def _plain_epoch(model, loader, optimizer, loss_fn):
+    """The book's loop body: fp32, a host sync per batch (loss.item()), torch.no_grad() free."""
+    model.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        _ = loss.item()
+
+
+def _plain_accuracy(model, loader) -> float:
+    model.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+            total += len(y)
+    return 100 * correct / max(total, 1)
+
+
+def feature_extraction(train_n, test_n, epochs: int) -> dict:
+    from .. import train
+
+    bb, tr, te = _catdog(train_n, test_n)
+    loss_fn = nn.CrossEntropyLoss()
+    # the book's way: every epoch through the frozen body (JPEGs decoded per item)
+    body = bb.body()
+    for p in body.parameters():
+        p.requires_grad = False
+    torch.manual_seed(0)
+    head = nn.Linear(bb.feature_dim, 2)
+    model = nn.Sequential(body, head)
+    opt = torch.optim.Adam(head.parameters(), lr=1e-3)
+    tl = torch.utils.data.DataLoader(tr, batch_size=32, shuffle=True)
+    vl = torch.utils.data.DataLoader(te, batch_size=32)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        _plain_epoch(model, tl, opt, loss_fn)
+        book_acc = _plain_accuracy(model, vl)
+    book_s = time.perf_counter() - start
+    # the course's way: the body once into features, then only the head
+    start = time.perf_counter()
+    with torch.inference_mode():
+        body.eval()
+        ftr = torch.cat([body(x) for x, _ in torch.utils.data.DataLoader(tr, batch_size=64)])
+        fte = torch.cat([body(x) for x, _ in torch.utils.data.DataLoader(te, batch_size=64)])
+    ytr = torch.tensor([y for _, y in torch.utils.data.DataLoader(tr, batch_size=len(tr))][0])
+    yte = torch.tensor([y for _, y in torch.utils.data.DataLoader(te, batch_size=len(te))][0])
+    cache_s = time.perf_counter() - start
+    torch.manual_seed(0)
+    chead = nn.Linear(bb.feature_dim, 2)
+    start = time.perf_counter()
+    hist = train.fit(chead, torch.utils.data.DataLoader(torch.utils.data.TensorDataset(ftr, ytr), batch_size=32,
+                                                        shuffle=True),
+                     torch.utils.data.DataLoader(torch.utils.data.TensorDataset(fte, yte), batch_size=256),
+                     epochs=epochs, progress=False, device=torch.device("cpu"))
+    head_s = time.perf_counter() - start
+    return {"backbone": bb.name, "textbook_epoch_s": book_s / epochs, "course_epoch_s": head_s / epochs,
+            "course_cache_s": cache_s, "speedup_per_epoch": book_s / max(head_s, 1e-9),
+            "speedup_total": book_s / (cache_s + head_s), "textbook_test_acc": book_acc,
+            "course_test_acc": 100 * hist.final_test_acc, "epochs": epochs, "train_images": len(tr)}
+
+
+def fine_tuning(train_n, test_n, epochs: int) -> dict:
+    import copy
+
+    from .. import train
+
+    bb, tr, te = _catdog(train_n, test_n)
+    loss_fn = nn.CrossEntropyLoss()
+    base = copy.deepcopy(bb.model)
+    bb.replace_head(2)
+    torch.manual_seed(0)
+    start_state = copy.deepcopy(bb.model.state_dict())
+    model = bb.model
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    tl = torch.utils.data.DataLoader(tr, batch_size=32, shuffle=True)
+    vl = torch.utils.data.DataLoader(te, batch_size=32)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        _plain_epoch(model, tl, opt, loss_fn)
+        book_acc = _plain_accuracy(model, vl)
+    book_s = time.perf_counter() - start
+    model.load_state_dict(start_state)
+    start = time.perf_counter()
+    dtr, dte = _decoded(tr), _decoded(te)
+    decode_s = time.perf_counter() - start
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    start = time.perf_counter()
+    hist = train.fit(model, torch.utils.data.DataLoader(dtr, batch_size=32, shuffle=True),
+                     torch.utils.data.DataLoader(dte, batch_size=128), epochs=epochs, optimizer=opt,
+                     progress=False, device=torch.device("cpu"))
+    course_s = time.perf_counter() - start
+    del base
+    return {"textbook_epoch_s": book_s / epochs, "course_epoch_s": course_s / epochs, "course_decode_s": decode_s,
+            "speedup": book_s / course_s, "speedup_total": book_s / (course_s + decode_s),
+            "textbook_test_acc": book_acc, "course_test_acc": 100 * hist.final_test_acc, "epochs": epochs,
+            "course_precision": train.precision_for(model, "cpu"), "train_images": len(tr)}
+
+
+# --------------------------------------------------------------------------- ingredients
+
+def _step_ms(model, x, y, steps: int, precision: str, channels_last: bool, sync: bool) -> float:
+    from .. import train
+
+    model = model.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    ctx = train._autocast(precision, "cpu")
+    for i in range(steps + 3):
+        if i == 3:
+            start = time.perf_counter()
+        with ctx:
+            loss, _ = train.train_step(model, x, y, opt, loss_fn)
+        if sync:
+            loss.item()
+    return 1000 * (time.perf_counter() - start) / steps
+
+
+def ingredients(steps: int) -> dict:
+    """One CNN step (batch 128) under each setting, and the loader paths for one epoch."""
+    from .. import data, textbook, train
+
+    x = torch.rand(128, 1, 28, 28)
+    y = torch.randint(0, 10, (128,))
+    out = {}
+    settings = [("fp32", False, True), ("fp32", False, False), ("fp32", True, False)]
+    if train.bf16_supported():
+        settings += [("bf16", False, False), ("bf16", True, False)]
+    for precision, cl, sync in settings:
+        torch.manual_seed(0)
+        key = f"{precision}{' + channels_last' if cl else ''}{' + item() per batch' if sync else ''}"
+        out[key] = _step_ms(textbook.FashionCNN(), x, y, steps, precision, cl, sync)
+    n = 6000 if steps < 50 else 60000
+    tr, _ = textbook.loaders(train_limit=n, test_limit=100)
+    start = time.perf_counter()
+    for _ in tr:
+        pass
+    per_item = time.perf_counter() - start
+    xs, ys = data.fashion_tensors(train=True, normalize=False, limit=n)
+    fast = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(xs, ys), batch_size=100, shuffle=True)
+    start = time.perf_counter()
+    for _ in train.batches(fast):
+        pass
+    sliced = time.perf_counter() - start
+    return {"cnn_step_ms": out, "loader_epoch_s": {"ToTensor per item (book)": per_item,
+                                                   "in-memory tensors, sliced (course)": sliced},
+            "loader_images": n}
+
+
+# --------------------------------------------------------------------------- course figures
+
+def course_figures() -> dict:
+    path = DOCS / "results.json"
+    if not path.exists():
+        return {}
+    records = json.loads(path.read_text())
+    out = {"course_full_minutes": sum(r["wall_s"] for r in records.values()) / 60,
+           "course_full_machine": sorted({r.get("cpu", "?") for r in records.values()})}
+    for r in records.values():
+        for m in r.get("metrics", []):
+            if m["key"] == "CNN test accuracy":
+                out["cnn_test_accuracy"] = m["value"]
+            if m["key"] == "CNN training time":
+                out["cnn_train_seconds"] = m["value"]
+    return out
+
+
+def class_mode_seconds() -> dict:
+    """Every notebook run top to bottom in class mode (saved runs loaded), wall seconds."""
+    import nbformat
+
+    from .results import execute
+
+    out = {}
+    for path in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        out[path.name] = execute(nb, path.parent, quick=False, env={"CHAPTER5_CLASS_MODE": "1"})
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+def run(tiny: bool = False, with_class_mode: bool = False) -> dict:
+    from .. import train
+
+    train.use_physical_cores()
+    if tiny:
+        sizes = {"fashion": (600, 200, 1), "catdog": (8, 8, 1), "steps": 3}
+    else:
+        sizes = {"fashion": (None, None, 1), "catdog": (None, None, 2), "steps": 40}
+    fn, ft, fe = sizes["fashion"]
+    cn, ct, ce = sizes["catdog"]
+    rep = {"machine": machine(), "mode": "tiny" if tiny else "full"}
+    rep["dnn"] = fashion("dnn", fn, ft, fe)
+    rep["cnn"] = fashion("cnn", fn, ft, fe)
+    rep["feature_extraction"] = feature_extraction(cn, ct, ce)
+    rep["fine_tuning"] = fine_tuning(cn, ct, ce)
+    rep["ingredients"] = ingredients(sizes["steps"])
+    rep.update(course_figures())
+    if with_class_mode:
+        secs = class_mode_seconds()
+        rep["class_mode_seconds"] = secs
+        rep["class_mode_max_seconds"] = max(secs.values())
+    rep["cnn_epoch_speedup_vs_textbook"] = rep["cnn"]["speedup"]
+    rep["peak_rss_gb"] = peak_rss_gb()
+    return rep
+
+
+def render(rep: dict) -> str:
+    m = rep["machine"]
+    f = lambda v, d=2: "—" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))  # noqa: E731
+    lines = ["# 속도 측정 (Benchmarks)", "",
+             "`python -m chapter5 bench` (= `make bench`) 가 한 번의 실행에서 교과서의 학습 루프와 코스의 학습 루프를 **같은 머신에서 나란히** 잰 결과입니다.",
+             "절대 시간은 머신마다 다르므로 (같은 코스가 한가한 Intel Xeon 에서 6분, 바쁜 AMD EPYC 에서 20분) **배율(ratio)** 을 머리기사로 씁니다.",
+             "", "Generated by `python -m chapter5 bench`; re-run it to reproduce on your machine.", "",
+             f"- machine: {m['cpu']} · {m['physical_cores']} physical cores ({m['logical_cpus']} logical) · "
+             f"flags: {', '.join(m['flags']) or '—'} · bf16 native: {m['bf16']}",
+             f"- torch {m['torch']} · threads {m['threads']} · Python {m['python']} · {m['date']} · mode: {rep['mode']}",
+             "", "## 머리기사 (headline ratios)", "",
+             "| workload | textbook loop s/epoch | course loop s/epoch | speed-up | textbook test acc | course test acc |",
+             "|---|---|---|---|---|---|"]
+    for key, label in (("dnn", "DNN (book's FashionDNN)"), ("cnn", "CNN (book's FashionCNN)"),
+                       ("feature_extraction", "feature extraction (cats vs dogs)"), ("fine_tuning", "fine-tuning")):
+        r = rep[key]
+        sp = r.get("speedup", r.get("speedup_per_epoch"))
+        lines.append(f"| {label} | {f(r['textbook_epoch_s'])} | {f(r['course_epoch_s'], 3)} | **{f(sp, 1)}×** | "
+                     f"{f(r['textbook_test_acc'])} % | {f(r['course_test_acc'])} % |")
+    fe, ft = rep["feature_extraction"], rep["fine_tuning"]
+    lines += ["",
+              f"- DNN/CNN: same model, same Adam(lr=0.001), {rep['cnn']['epochs']} epoch(s) on {rep['cnn']['train_images']:,} images; "
+              f"the book's loop tests every 50 iterations in training mode (as printed), the course's once per epoch. "
+              f"Course precision for the CNN: {rep['cnn']['course_precision']}.",
+              f"- feature extraction ({fe['backbone']}): the course first caches the body's features once "
+              f"({f(fe['course_cache_s'], 1)} s), then trains only the head; over {fe['epochs']} epoch(s) including that cache "
+              f"the speed-up is {f(fe['speedup_total'], 1)}× (per head epoch {f(fe['speedup_per_epoch'], 0)}×).",
+              f"- fine-tuning: both loops train the whole network; the course decodes the JPEGs once "
+              f"({f(ft['course_decode_s'], 1)} s; speed-up including it {f(ft['speedup_total'], 1)}×), precision {ft['course_precision']}.",
+              "", "## 코스 루프의 재료 하나씩 (each ingredient, measured in this run)", "",
+              "One training step of the book's CNN, batch 128 (ms, lower is better):", "",
+              "| setting | ms / step |", "|---|---|"]
+    for k, v in rep["ingredients"]["cnn_step_ms"].items():
+        lines.append(f"| {k} | {v:.1f} |")
+    lines += ["", f"One pass over {rep['ingredients']['loader_images']:,} FashionMNIST images (batches of 100), seconds:", "",
+              "| loader | s |", "|---|---|"]
+    for k, v in rep["ingredients"]["loader_epoch_s"].items():
+        lines.append(f"| {k} | {v:.2f} |")
+    lines += ["", "## 코스 전체 (from docs/results.json, `make results`)", "",
+              f"- course CNN recipe (notebook 02): test accuracy {f(rep.get('cnn_test_accuracy'))} %, "
+              f"training {f(rep.get('cnn_train_seconds'), 0)} s",
+              f"- whole course in full mode: {f(rep.get('course_full_minutes'), 1)} min "
+              f"(machine of that run: {', '.join(rep.get('course_full_machine', [])) or '—'})",
+              f"- class mode, slowest notebook: {f(rep.get('class_mode_max_seconds'), 0)} s"
+              + ("" if "class_mode_seconds" in rep else " (run `python -m chapter5 bench --class-mode` after `make results`)"),
+              f"- peak RSS of this benchmark: {f(rep['peak_rss_gb'])} GB", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chapter5 bench")
+    parser.add_argument("--tiny", action="store_true", help="small subsets (seconds; used by the tests)")
+    parser.add_argument("--class-mode", action="store_true", help="also time every notebook in class mode")
+    parser.add_argument("--out", type=Path, default=None, help="folder for BENCHMARKS.md / benchmarks.json (default docs/)")
+    args = parser.parse_args(argv)
+    rep = run(tiny=args.tiny, with_class_mode=args.class_mode)
+    out = args.out or DOCS
+    out.mkdir(parents=True, exist_ok=True)
+    (out / OUT_JSON.name).write_text(json.dumps(rep, ensure_ascii=False, indent=1) + "\n")
+    (out / OUT_MD.name).write_text(render(rep))
+    print(render(rep))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

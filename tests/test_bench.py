@@ -1,0 +1,44 @@
+"""The benchmark in its tiny mode: both loops train, the report has every key, ratios come from the times."""
+import json
+
+import pytest
+
+from chapter5.tools import bench
+
+KEYS = ["cnn_epoch_speedup_vs_textbook", "cnn_train_seconds", "cnn_test_accuracy", "course_full_minutes",
+        "peak_rss_gb", "machine"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    assert bench.main(["--tiny", "--out", str(out)]) == 0
+    return out, json.loads((out / "benchmarks.json").read_text())
+
+
+def test_every_key_is_there(report):
+    _, rep = report
+    for key in KEYS:
+        assert key in rep, key
+    assert rep["machine"]["cpu"] and rep["machine"]["threads"] >= 1 and "torch" in rep["machine"]
+    assert 0 < rep["peak_rss_gb"] < 24
+
+
+def test_both_loops_trained_and_ratios_come_from_the_measured_times(report):
+    _, rep = report
+    for key in ("dnn", "cnn", "fine_tuning"):
+        r = rep[key]
+        assert r["textbook_epoch_s"] > 0 and r["course_epoch_s"] > 0
+        assert r["speedup"] == pytest.approx(r["textbook_epoch_s"] / r["course_epoch_s"], rel=1e-6)
+        assert 0 <= r["textbook_test_acc"] <= 100 and 0 <= r["course_test_acc"] <= 100
+    fe = rep["feature_extraction"]
+    assert fe["speedup_per_epoch"] == pytest.approx(fe["textbook_epoch_s"] / fe["course_epoch_s"], rel=1e-6)
+    assert rep["cnn_epoch_speedup_vs_textbook"] == rep["cnn"]["speedup"]
+    assert rep["ingredients"]["cnn_step_ms"]["fp32"] > 0
+
+
+def test_markdown_report_names_the_machine_and_the_ratios(report):
+    out, rep = report
+    md = (out / "BENCHMARKS.md").read_text()
+    assert rep["machine"]["cpu"] in md and f"{rep['cnn']['speedup']:.1f}×" in md
+    assert "textbook loop" in md and "course loop" in md
