@@ -314,6 +314,7 @@ class NotebookReport:
     notebook: str
     failures: list = field(default_factory=list)
     interactions: list = field(default_factory=list)
+    controls: list = field(default_factory=list)  # controls.ControlResult, one per control used
     screenshots: list = field(default_factory=list)
     console_errors: list = field(default_factory=list)
     stderr: list = field(default_factory=list)  # warnings etc.: reported, not failures
@@ -332,6 +333,7 @@ class NotebookReport:
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
         d["screenshots"] = [str(p) for p in self.screenshots]
+        d["controls"] = [c.row() for c in self.controls]
         return d
 
 
@@ -451,107 +453,10 @@ def _tall_screenshot(page, path: Path) -> list[Path]:
     return paths
 
 
-def _interact(page, kind: str, shots: Path, stem: str, kernel_errors: list,
-              timeout: float) -> tuple[str | None, list[str]]:
-    """Change the first slider/dropdown of an interactive output; (description, failures)."""
-    control_sel = {"slider": ".widget-slider .noUi-handle", "dropdown": ".widget-dropdown select"}[kind]
-    chosen = None
-    # `interact`/`interactive` outputs first, then any cell whose outputs hold the control and an
-    # output widget or image widget (`interactive_output`, hand-wired callbacks); prefer images.
-    # An `interact` output must redraw when its control changes; a hand-wired one may apply its
-    # controls only on a button (e.g. "train with these settings"), so there "no redraw" is noted,
-    # not failed -- errors fail in both cases, and notebooks 01/05 must show a redraw (test module).
-    must_redraw = True
-    for sel in (".jp-Cell-outputArea .widget-interact", ".jp-Cell-outputArea"):
-        must_redraw = sel.endswith(".widget-interact")
-        containers = page.locator(sel)
-        chosen_has_img = False
-        for i in range(containers.count()):
-            c = containers.nth(i)
-            if c.locator(control_sel).count() == 0 or c.locator(_OUTPUT_SEL).count() == 0:
-                continue
-            has_img = c.locator(_IMAGE_SEL).count() > 0
-            if chosen is None or (has_img and not chosen_has_img):
-                chosen, chosen_has_img = c, has_img
-            if has_img:
-                break
-        if chosen is not None:
-            break
-    if chosen is None:
-        return None, []
-    chosen.scroll_into_view_if_needed(timeout=10_000)
-    before = chosen.evaluate(_OUTPUT_STATE_JS)
-    chosen.screenshot(path=str(shots / f"{stem}__{kind}_before.png"), timeout=30_000)
-    n_err = len(kernel_errors)
-    control = chosen.locator(control_sel).first
-    if kind == "slider":
-        slider = chosen.locator(".widget-slider").first
-        label = (slider.locator(".widget-label").first.inner_text(timeout=5_000) or "slider").strip()
-        readout = slider.locator(".widget-readout").first
-        old = readout.inner_text(timeout=5_000).strip()
-        control.focus(timeout=10_000)
-        for key in ("ArrowRight", "ArrowLeft", "PageUp", "PageDown"):  # at its maximum? tiny step?
-            page.keyboard.press(key)
-            page.wait_for_timeout(300)
-            new = readout.inner_text(timeout=5_000).strip()
-            if new != old:
-                break
-        what = f"slider '{label}' {old} -> {new} (keyboard)"
-        if new == old:
-            return what, [f"{what}: the keyboard did not move the slider"]
-    else:
-        dropdown = chosen.locator(".widget-dropdown").first
-        label = (dropdown.locator(".widget-label").first.inner_text(timeout=5_000) or "dropdown").strip()
-        options = [o.replace("\xa0", " ") for o in control.locator("option").all_inner_texts()]
-        cur = control.evaluate("s => s.selectedIndex")
-        if len(options) < 2:
-            return None, []
-        idx = (cur + 1) % len(options)
-        control.select_option(index=idx, timeout=10_000)
-        what = f"dropdown '{label}' {options[cur]!r} -> {options[idx]!r}"
-    manual = chosen.locator("button", has_text="Run Interact")  # interact_manual
-    if manual.count():
-        manual.first.click(timeout=10_000)
-    # Wait for the callback's new output (or an error) to arrive; a hand-wired widget that does
-    # not redraw on this control gets a short look only (for errors), not the whole timeout.
-    deadline = time.monotonic() + (timeout if must_redraw else min(timeout, 8.0))
-    failures, after = [], before
-    while time.monotonic() < deadline:
-        page.wait_for_timeout(400)
-        after = chosen.evaluate(_OUTPUT_STATE_JS)
-        changed = (after["srcs"] != before["srcs"] and after["srcs"] and after["decoded"]) if before["srcs"] \
-            else (after["text"] != before["text"])
-        if changed or after["errors"] or len(kernel_errors) > n_err:
-            break
-    # Let the callback finish (kernel idle) and its last output land before judging it.
-    idle = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
-    while time.monotonic() < deadline and page.locator(idle).count() == 0:
-        page.wait_for_timeout(300)
-    page.wait_for_timeout(700)
-    after = chosen.evaluate(_OUTPUT_STATE_JS)
-    chosen.screenshot(path=str(shots / f"{stem}__{kind}_after.png"), timeout=30_000)
-    if after["errors"] or len(kernel_errors) > n_err:
-        failures.append(f"{what}: error in the widget output: "
-                        f"{(after['errors'] or kernel_errors[n_err:])[-1].strip().splitlines()[-1][:300]}")
-    if before["srcs"] and after["srcs"] == before["srcs"] and not must_redraw:
-        return what + " — no redraw (hand-wired widget)", failures
-    if before["srcs"]:
-        if not after["srcs"]:
-            failures.append(f"{what}: the output image disappeared")
-        elif after["srcs"] == before["srcs"]:
-            failures.append(f"{what}: the output image did not change within {timeout:.0f} s")
-        elif not after["decoded"]:
-            failures.append(f"{what}: the new output image is not a decoded image")
-        elif after["empty"] > EMPTY_LIMIT:
-            failures.append(f"{what}: the new output image is {_emptiness(after['empty'])}")
-    elif after["text"] == before["text"] and not failures and must_redraw:
-        failures.append(f"{what}: the widget output did not change within {timeout:.0f} s")
-    return what + (" — image changed" if before["srcs"] and after["srcs"] != before["srcs"] else ""), failures
-
-
 def check_notebook(context, server: LabServer, rel_path: str, shots: Path, *,
                    run_timeout: float = 240, interact: bool = True,
-                   interact_timeout: float = 60) -> NotebookReport:
+                   interact_timeout: float = 60, photo: Path | None = None,
+                   corrupt: Path | None = None) -> NotebookReport:
     """Open, clear, Run All, check, interact, screenshot one notebook; never raises on findings."""
     t0 = time.monotonic()
     path = server.root / rel_path
@@ -616,12 +521,14 @@ def check_notebook(context, server: LabServer, rel_path: str, shots: Path, *,
         rep.screenshots += _tall_screenshot(page, shots / f"{stem}.png")
         t = rep.mark("screenshot", t)
         if interact and finished:
-            for kind in ("slider", "dropdown"):
-                what, fails = _interact(page, kind, shots, stem, kernel_errors, interact_timeout)
-                if what:
-                    rep.interactions.append(what)
-                    rep.screenshots += [shots / f"{stem}__{kind}_before.png", shots / f"{stem}__{kind}_after.png"]
-                rep.failures.extend(fails)
+            from controls import drive_all_controls
+
+            rep.controls = drive_all_controls(page, kernel_errors, photo=photo, corrupt=corrupt,
+                                              timeout=interact_timeout)
+            rep.interactions = [c.row() for c in rep.controls]
+            rep.failures.extend(f"{c.kind} '{c.label}' (cell {c.cell}): {c.outcome}"
+                                + (f" ({c.detail})" if c.detail else "") for c in rep.controls if not c.ok)
+            rep.screenshots += _tall_screenshot(page, shots / f"{stem}__after_controls.png")
             t = rep.mark("interact", t)
         rep.failures.extend(f"JavaScript page error: {e}" for e in page_errors)
     except Exception as exc:  # a harness/browser problem is a failure of this notebook, with a picture

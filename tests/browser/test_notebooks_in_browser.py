@@ -8,7 +8,9 @@ Screenshots go to build/browser-artifacts/. Run alone with `pytest -m browser`.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +24,6 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 FIXTURE = "tests/browser/fixtures/broken_widgets.ipynb"
-# Notebooks whose widgets must be driven (slider by keyboard, dropdown selection) when present.
-MUST_INTERACT = ("01_", "05_")
 RUN_TIMEOUT = float(os.environ.get("CHAPTER5_BROWSER_RUN_TIMEOUT", "240"))  # seconds per notebook
 
 
@@ -44,23 +44,50 @@ def test_widget_messages_are_not_sent_to_kernel_subshells(lab):
         "run `make install` to write .venv/share/jupyter/lab/settings/overrides.json")
 
 
+@pytest.fixture(scope="module")
+def upload_files(tmp_path_factory):
+    """A real photo (the course's cat.jpg) and a corrupt "photo" for every FileUpload."""
+    from chapter5.config import data_root
+
+    photo = data_root() / "cat.jpg"
+    if not photo.is_file():
+        pytest.skip("course data (cat.jpg) not present")
+    corrupt = tmp_path_factory.mktemp("upload") / "broken_photo.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
+    return photo, corrupt
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: Path(p).stem)
-def test_notebook_runs_in_jupyterlab(lab, artifacts, notebook):
+def test_notebook_runs_in_jupyterlab_and_every_control_works(lab, artifacts, notebook, upload_files):
     before = sha256(ROOT / notebook)
-    rep = check_notebook(lab.context, lab.server, notebook, artifacts, run_timeout=RUN_TIMEOUT)
+    photo, corrupt = upload_files
+    rep = check_notebook(lab.context, lab.server, notebook, artifacts, run_timeout=RUN_TIMEOUT,
+                         photo=photo, corrupt=corrupt)
     lab.reports.append(rep)
     print(f"{notebook}: {rep.seconds} s (Run All {rep.run_seconds} s), {rep.code_cells} code cells, "
-          f"{rep.images} images, {rep.widgets} widget views; interactions: {rep.interactions}; "
-          f"phases: {rep.phases}")
+          f"{rep.images} images, {rep.widgets} widget views; phases: {rep.phases}")
+    print("  control coverage (control -> outcome):")
+    for c in rep.controls:
+        print(f"    {c.row()}")
     for line in rep.stderr:  # warnings a student sees: reported, not failures
         print(f"  stderr output, {line[:200]}")
     assert sha256(ROOT / notebook) == before, f"{notebook} was changed on disk by the browser run"
     assert not rep.failures, _explain(rep)
     assert rep.screenshots and all(p.exists() for p in rep.screenshots)
-    if Path(notebook).name.startswith(MUST_INTERACT):
-        assert any(i.endswith("image changed") for i in rep.interactions), (
-            f"{notebook}: no slider or dropdown of an interactive output changed its image "
-            f"(interactions: {rep.interactions})")
+    widgets_in_file = _declared_controls(ROOT / notebook)
+    assert len(rep.controls) >= widgets_in_file, (
+        f"{notebook}: the notebook's code creates at least {widgets_in_file} controls, "
+        f"the browser used {len(rep.controls)}")
+
+
+_CONTROL_CALLS = re.compile(r"\b(?:widgets|w|ipywidgets)\.(IntSlider|FloatSlider|Dropdown|RadioButtons|Button|"
+                            r"Text|Textarea|Checkbox|ToggleButtons|FileUpload|SelectionSlider)\(")
+
+
+def _declared_controls(path: Path) -> int:
+    """Controls the notebook's own cells create explicitly (a lower bound for the coverage check)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return sum(len(_CONTROL_CALLS.findall("".join(c["source"]))) for c in nb["cells"] if c["cell_type"] == "code")
 
 
 def test_browser_check_catches_the_broken_fixture(lab, artifacts):
@@ -86,3 +113,69 @@ def test_nbval_alone_passes_the_broken_fixture():
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert "3 passed" in out and "failed" not in out, out[-3000:]
+
+
+def test_quiz_and_exercise_feedback_in_jupyterlab(lab, artifacts):
+    """The study kit in a real JupyterLab: a quiz question answered wrongly then rightly shows
+    both feedbacks; an exercise solved in the browser and checked prints ✅."""
+    import nbformat
+
+    from chapter5.exercises.progress import course
+    from labdriver import _click_menu, _empty_code_cells, _kernel_errors_from_frame, _wait_kernel_ready, _wait_run_all
+
+    rel = next(n for n in NOTEBOOKS if Path(n).name.startswith("01_"))
+    nb = nbformat.read(ROOT / rel, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    ex_idx = next(i for i, c in enumerate(code) if "exercise" in c.metadata.get("tags", []))
+    key = code[ex_idx].metadata["chapter5"]["exercise"]
+    _, exercises, quiz = next(entry for entry in course() if entry[0] == "01")
+    exercise = next(e for e in exercises if e.key == key)
+    q = next(q for q in quiz.questions if q.is_choice)
+    right = next(i for i, c in enumerate(q.spec["choices"]) if c.get("correct"))
+    wrong = next(i for i, c in enumerate(q.spec["choices"]) if not c.get("correct"))
+
+    lab.server.delete_sessions()
+    page = lab.context.new_page()
+    kernel_errors = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: _kernel_errors_from_frame(p, kernel_errors)))
+    try:
+        page.goto(lab.server.lab_url(rel), wait_until="domcontentloaded", timeout=120_000)
+        page.locator(".jp-NotebookPanel").first.wait_for(timeout=120_000)
+        _wait_kernel_ready(page, lab.server, rel, timeout=180)
+        _click_menu(page, "Run", "Run All Cells")
+        finished, why = _wait_run_all(page, _empty_code_cells(ROOT / rel), kernel_errors, RUN_TIMEOUT)
+        assert finished, why
+        cells = page.locator(".jp-Notebook .jp-Cell.jp-CodeCell")
+
+        # the quiz: question q, a wrong choice, then the right one
+        qcell = next(cells.nth(i) for i, c in enumerate(code) if "quiz" in c.metadata.get("tags", []))
+        qcell.scroll_into_view_if_needed()
+        box = qcell.locator(".widget-vbox", has=page.locator(f"text=Q{q.number}.")).last
+        feedback = box.locator(".widget-html").last
+        box.locator("input[type=radio]").nth(wrong).check()
+        box.locator("button", has_text="확인").click()
+        page.wait_for_function("el => el.innerText.includes('❌')", arg=feedback.element_handle(), timeout=30_000)
+        wrong_text = feedback.inner_text()
+        box.locator("input[type=radio]").nth(right).check()
+        box.locator("button", has_text="확인").click()
+        page.wait_for_function("el => el.innerText.includes('✅')", arg=feedback.element_handle(), timeout=30_000)
+        assert q.spec["choices"][wrong]["why"][:20] in wrong_text
+        assert q.spec["choices"][right]["why"][:20] in feedback.inner_text()
+
+        # the exercise: shipped unsolved (📝), then solved in the editor and checked (✅)
+        ex_cell, check_cell = cells.nth(ex_idx), cells.nth(ex_idx + 1)
+        assert "📝" in check_cell.locator(".jp-Cell-outputArea").inner_text()
+        ex_cell.scroll_into_view_if_needed()
+        ex_cell.locator(".cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.press("Delete")
+        page.keyboard.insert_text(exercise.solution_code)
+        page.keyboard.press("Shift+Enter")  # runs the exercise cell, selects the check cell
+        page.keyboard.press("Shift+Enter")  # runs the check
+        out = check_cell.locator(".jp-Cell-outputArea")
+        page.wait_for_function("el => el.innerText.includes('✅')", arg=out.element_handle(), timeout=60_000)
+        page.screenshot(path=str(artifacts / "study_kit_in_lab.png"))
+        assert not kernel_errors, kernel_errors
+    finally:
+        page.close()
+        lab.server.delete_sessions()
