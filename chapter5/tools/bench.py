@@ -124,47 +124,44 @@ def _decoded(ds):
     return torch.utils.data.TensorDataset(torch.stack(xs), torch.tensor(ys))
 
 
-def _plain_epoch(model, loader, optimizer, loss_fn):
-    """The book's loop body: fp32, a host sync per batch (loss.item()), torch.no_grad() free."""
-    model.train()
-    for x, y in loader:
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        optimizer.step()
-        _ = loss.item()
-
-
-def _plain_accuracy(model, loader) -> float:
-    model.eval()
-    correct = total = 0
-    with torch.no_grad():
-        for x, y in loader:
-            correct += (model(x).argmax(1) == y).sum().item()
-            total += len(y)
-    return 100 * correct / max(total, 1)
+def _book_loop(model, params, train_ds, test_ds, epochs: int, lr: float) -> tuple[float, float]:
+    """The book's 5.3 loop: ``DataLoader(batch_size=32)`` over JPEGs decoded and transformed per
+    item, fp32, a host sync per batch (``loss.item()``), a test pass after every epoch.
+    Returns (seconds, last test accuracy in %)."""
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(params, lr=lr)
+    tl = torch.utils.data.DataLoader(train_ds, batch_size=32, shuffle=True)
+    vl = torch.utils.data.DataLoader(test_ds, batch_size=32)
+    start, acc = time.perf_counter(), float("nan")
+    for _ in range(epochs):
+        model.train()
+        for x, y in tl:
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+            _ = loss.item()
+        model.eval()
+        correct = total = 0
+        with torch.no_grad():
+            for x, y in vl:
+                correct += (model(x).argmax(1) == y).sum().item()
+                total += len(y)
+        acc = 100 * correct / max(total, 1)
+    return time.perf_counter() - start, acc
 
 
 def feature_extraction(train_n, test_n, epochs: int) -> dict:
     from .. import train
 
     bb, tr, te = _catdog(train_n, test_n)
-    loss_fn = nn.CrossEntropyLoss()
     # the book's way: every epoch through the frozen body (JPEGs decoded per item)
     body = bb.body()
     for p in body.parameters():
         p.requires_grad = False
     torch.manual_seed(0)
     head = nn.Linear(bb.feature_dim, 2)
-    model = nn.Sequential(body, head)
-    opt = torch.optim.Adam(head.parameters(), lr=1e-3)
-    tl = torch.utils.data.DataLoader(tr, batch_size=32, shuffle=True)
-    vl = torch.utils.data.DataLoader(te, batch_size=32)
-    start = time.perf_counter()
-    for _ in range(epochs):
-        _plain_epoch(model, tl, opt, loss_fn)
-        book_acc = _plain_accuracy(model, vl)
-    book_s = time.perf_counter() - start
+    book_s, book_acc = _book_loop(nn.Sequential(body, head), head.parameters(), tr, te, epochs, 1e-3)
     # the course's way: the body once into features, then only the head
     start = time.perf_counter()
     with torch.inference_mode():
@@ -194,20 +191,11 @@ def fine_tuning(train_n, test_n, epochs: int) -> dict:
     from .. import train
 
     bb, tr, te = _catdog(train_n, test_n)
-    loss_fn = nn.CrossEntropyLoss()
-    base = copy.deepcopy(bb.model)
     bb.replace_head(2)
     torch.manual_seed(0)
     start_state = copy.deepcopy(bb.model.state_dict())
     model = bb.model
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    tl = torch.utils.data.DataLoader(tr, batch_size=32, shuffle=True)
-    vl = torch.utils.data.DataLoader(te, batch_size=32)
-    start = time.perf_counter()
-    for _ in range(epochs):
-        _plain_epoch(model, tl, opt, loss_fn)
-        book_acc = _plain_accuracy(model, vl)
-    book_s = time.perf_counter() - start
+    book_s, book_acc = _book_loop(model, model.parameters(), tr, te, epochs, 1e-4)
     model.load_state_dict(start_state)
     start = time.perf_counter()
     dtr, dte = _decoded(tr), _decoded(te)
@@ -218,7 +206,6 @@ def fine_tuning(train_n, test_n, epochs: int) -> dict:
                      torch.utils.data.DataLoader(dte, batch_size=128), epochs=epochs, optimizer=opt,
                      progress=False, device=torch.device("cpu"))
     course_s = time.perf_counter() - start
-    del base
     return {"textbook_epoch_s": book_s / epochs, "course_epoch_s": course_s / epochs, "course_decode_s": decode_s,
             "speedup": book_s / course_s, "speedup_total": book_s / (course_s + decode_s),
             "textbook_test_acc": book_acc, "course_test_acc": 100 * hist.final_test_acc, "epochs": epochs,
