@@ -121,11 +121,24 @@ def test_quiz_data_is_current_and_valid():
 def test_quiz_answers_are_not_in_plain_text():
     for name, data in quizzes.sources().items():
         nb = next(p for p in NOTEBOOKS if p.name.startswith(name))
-        text = nb.read_text(encoding="utf-8") + quizzes.TARGET.read_text(encoding="utf-8")
+        bundle = ROOT / "dist" / "colab" / nb.name
+        text = (nb.read_text(encoding="utf-8") + quizzes.TARGET.read_text(encoding="utf-8")
+                + (bundle.read_text(encoding="utf-8") if bundle.is_file() else ""))
         for q in data["questions"]:
             for why in [c["why"] for c in q.get("choices", [])] + [q.get("why", "")]:
                 if len(why) > 12:
                     assert json.dumps(why)[1:-1] not in text and why not in text, f"{name}: readable {why!r}"
+
+
+def test_colab_bundles_carry_the_exercises_and_quizzes():
+    """A single-file Colab notebook has the exercise modules and the encoded quizzes inside."""
+    from chapter5.tools import colab
+
+    files = colab.package_files()
+    for nb, _, _ in COURSE:
+        assert f"chapter5/exercises/ex{nb}.py" in files
+    assert "chapter5/exercises/quiz_data.py" in files and "chapter5/exercises/progress.py" in files
+    assert not any(f.startswith("chapter5/tools/") for f in files), "course tooling must not go to Colab"
 
 
 def solved_copy(nb):
