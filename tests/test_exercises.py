@@ -166,3 +166,11 @@ def test_solved_copy_runs_and_every_check_passes(path, tmp_path):
     assert checks >= 4
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.get("output_type") == "error"]
     assert not errors
+
+
+def test_study_guide_plans_every_exercise():
+    """docs/STUDY.md says, for every exercise of every notebook, whether to do it together or at home."""
+    text = (ROOT / "docs" / "STUDY.md").read_text(encoding="utf-8")
+    for ex in EXERCISES:
+        assert f"**{ex.key}**" in text, f"docs/STUDY.md does not plan exercise {ex.key}"
+    assert "docs/STUDY.md" in (ROOT / "README.md").read_text(encoding="utf-8")
