@@ -92,10 +92,12 @@ def physical_cores() -> int:
 
 
 def use_physical_cores() -> int:
+    """Never more threads than physical cores (more only contend); a lower count that the
+    notebook or the user chose (``torch.set_num_threads``) is kept."""
     n = min(physical_cores(), os.cpu_count() or 1)
-    if torch.get_num_threads() != n:
+    if torch.get_num_threads() > n:
         torch.set_num_threads(n)
-    return n
+    return torch.get_num_threads()
 
 
 def bf16_supported() -> bool:

@@ -55,7 +55,7 @@ def test_untouched_template_and_missing_name_are_not_attempted():
 def test_check_finds_the_name_in_the_callers_globals(capsys):
     g = {"DOUBLE": DOUBLE}
     exec("def double(x):\n    return x * 2\nresult = DOUBLE.check()", g)
-    assert g["result"] is True and "✅" in capsys.readouterr().out
+    assert bool(g["result"]) and "✅" in capsys.readouterr().out
     exec("result = DOUBLE.check()", {"DOUBLE": DOUBLE})  # nothing defined: not attempted, no error
     assert "아직 풀지 않았습니다" in capsys.readouterr().out
 
@@ -118,6 +118,22 @@ def test_checker_crash_is_reported_without_traceback():
         assert not ok and part in msg
     assert "torch.Tensor 가 필요한데 list" in ex.evaluate([[0, 0], [0, 0]])[1]
     assert "(2, 2) 인데 (3,)" in ex.evaluate(torch.zeros(3))[1]
+
+
+def test_check_result_shows_nothing_more_in_a_notebook():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    result = DOUBLE.check(DOUBLE.answer_from(DOUBLE.solution_code), quiet=True)
+    assert result and hasattr(result, "_ipython_display_") and result._ipython_display_() is None
+    assert not DOUBLE.check(DOUBLE.answer_from(DOUBLE.wrong[0][0]), quiet=True)
+    assert InteractiveShell  # IPython calls _ipython_display_ instead of printing Out[]
+
+
+def test_progress_summary_shows_no_user_path(monkeypatch, tmp_path):
+    monkeypatch.setattr(progress.Path, "home", lambda: tmp_path)
+    monkeypatch.setenv("CHAPTER5_PROGRESS", str(tmp_path / ".local" / "share" / "chapter5" / "progress.json"))
+    assert "~/.local/share/chapter5/progress.json" in progress.summary_text()
+    assert str(tmp_path) not in progress.summary_text()
 
 
 def test_hints_are_tiered_and_never_raise(capsys):

@@ -258,3 +258,14 @@ def test_peeking_for_the_layout_does_not_change_the_shuffling(monkeypatch):
         runs.append(train.fit(_conv_net(), tr, te, epochs=2, lr=0.01, progress=False, seed=3,
                               device=torch.device("cpu")).train_loss)
     assert runs[0] == runs[1]
+
+
+def test_threads_are_capped_at_physical_cores_but_a_lower_choice_is_kept():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert train.use_physical_cores() == 1
+        torch.set_num_threads(train.physical_cores() + 3)
+        assert train.use_physical_cores() == min(train.physical_cores(), __import__("os").cpu_count())
+    finally:
+        torch.set_num_threads(before)

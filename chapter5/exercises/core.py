@@ -271,6 +271,23 @@ class _Code:
 _MISSING = object()
 
 
+class Checked:
+    """What ``check()`` returns: true when the answer passed. It shows nothing by itself in a
+    notebook (the feedback line was printed already), so no ``Out: True`` under the check."""
+
+    def __init__(self, ok: bool, message: str):
+        self.ok, self.message = ok, message
+
+    def __bool__(self):
+        return self.ok
+
+    def __repr__(self):
+        return self.message
+
+    def _ipython_display_(self):
+        pass
+
+
 class Exercise:
     """One checked exercise.
 
@@ -309,7 +326,7 @@ class Exercise:
                 f"막히면 .hint() (힌트 {len(self.hints)}개) · 답은 .solution()")
 
     # -- learner API
-    def check(self, answer=_MISSING, *, quiet: bool = False) -> bool:
+    def check(self, answer=_MISSING, *, quiet: bool = False) -> Checked:
         """Check what the learner wrote; print ✅/❌/📝 with a specific Korean message."""
         if answer is _MISSING:
             answer = sys._getframe(1).f_globals.get(self.name, _MISSING)
@@ -318,7 +335,7 @@ class Exercise:
             _progress.record_exercise(self.key, True)
         if not quiet:
             print(message)
-        return ok
+        return Checked(ok, message)
 
     def evaluate(self, answer) -> tuple[bool, str]:
         """``(passed, message)`` without printing (the check's stages; used by the tests)."""

@@ -62,7 +62,7 @@ def load() -> dict:
             where = f" (이전 파일은 {bad.name} 으로 옮겼습니다)"
         except OSError:
             where = ""
-        _say_once(f"⚠ 진행 기록 파일이 손상되어 새로 시작합니다{where}: {p}")
+        _say_once(f"⚠ 진행 기록 파일이 손상되어 새로 시작합니다{where}: {_shown(p)}")
         return _empty()
 
 
@@ -76,7 +76,7 @@ def _save(state: dict) -> None:
         tmp.replace(p)
     except OSError as err:
         _memory = state
-        _say_once(f"⚠ 진행 기록을 저장할 수 없어 이 세션 동안만 기억합니다 ({err.strerror}): {p}")
+        _say_once(f"⚠ 진행 기록을 저장할 수 없어 이 세션 동안만 기억합니다 ({err.strerror}): {_shown(p)}")
 
 
 def _now() -> str:
@@ -105,8 +105,8 @@ def reset() -> str:
     p = path()
     if p.is_file():
         p.unlink()
-        return f"진행 기록을 지웠습니다 (progress reset): {p}"
-    return f"지울 진행 기록이 없습니다 (nothing to reset): {p}"
+        return f"진행 기록을 지웠습니다 (progress reset): {_shown(p)}"
+    return f"지울 진행 기록이 없습니다 (nothing to reset): {_shown(p)}"
 
 
 # --------------------------------------------------------------------------- the overview
@@ -139,6 +139,14 @@ def summary_rows() -> list[dict]:
     return rows
 
 
+def _shown(p: Path) -> str:
+    """The file's path as shown to the learner: ``~/…`` under the home folder (no user name)."""
+    try:
+        return "~/" + p.relative_to(Path.home()).as_posix()
+    except ValueError:
+        return str(p)
+
+
 def summary_text() -> str:
     rows = summary_rows()
     lines = ["진행 상황 (progress) — 노트북 | 연습 | 퀴즈 | 남은 연습", ""]
@@ -150,7 +158,7 @@ def summary_text() -> str:
     done = sum(len(r["solved"]) for r in rows)
     total = sum(r["exercises"] for r in rows)
     qd, qt = sum(r["quiz_right"] for r in rows), sum(r["quiz_total"] for r in rows)
-    lines += ["", f"  전체: 연습 {done}/{total}, 퀴즈 {qd}/{qt}  ·  기록 파일: {path()}"]
+    lines += ["", f"  전체: 연습 {done}/{total}, 퀴즈 {qd}/{qt}  ·  기록 파일 (이 컴퓨터에만): {_shown(path())}"]
     return "\n".join(lines)
 
 

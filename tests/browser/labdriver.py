@@ -338,12 +338,15 @@ class NotebookReport:
 
 
 def _empty_code_cells(path: Path) -> list[bool]:
+    """Per code cell: True when JupyterLab shows no execution count for it even after it ran
+    (an empty cell, or one whose source is collapsed, like the guard cell)."""
     nb = json.loads(Path(path).read_text(encoding="utf-8"))
     out = []
     for c in nb["cells"]:
         if c["cell_type"] == "code":
             src = c["source"] if isinstance(c["source"], str) else "".join(c["source"])
-            out.append(not src.strip())
+            hidden = c.get("metadata", {}).get("jupyter", {}).get("source_hidden", False)
+            out.append(not src.strip() or hidden)
     return out
 
 
