@@ -68,6 +68,8 @@ def conv_output_size(n: int, f: int, s: int = 1, p: int = 0, d: int = 1) -> int:
 
     ``n`` input size, ``f`` kernel size, ``s`` stride, ``p`` zero padding on each side,
     ``d`` dilation. Raises :class:`InvalidShapeError` when PyTorch would refuse.
+    노트북 01 §2.3 에서 처음 전체 코드를 보여 줍니다 (first shown in full in
+    notebooks/01_cnn_basics.ipynb, section 2.3: ``out_size``, the formula without dilation).
     """
     _check_positive(f, s, p, d)
     if n < 1:
@@ -83,6 +85,8 @@ def pool_output_size(n: int, f: int, s: int | None = None, p: int = 0, d: int = 
 
     ``s`` defaults to ``f`` as in PyTorch. Padding may be at most half the kernel,
     and with ``ceil_mode`` the last window must start inside the input (or left padding).
+    노트북 01 §2.6 에서 처음 전체 코드를 보여 줍니다 (first shown in full in
+    notebooks/01_cnn_basics.ipynb, section 2.6: ``(W1 - F) // S + 1``).
     """
     s = f if s is None else s
     _check_positive(f, s, p, d)
@@ -112,7 +116,11 @@ def _pair(x, name: str) -> tuple[int, int]:
 
 
 def conv2d_output_shape(size, kernel_size, stride=1, padding=0, dilation=1) -> tuple[int, int]:
-    """``(H_out, W_out)`` of ``nn.Conv2d`` for an input of spatial ``size`` (int or (H, W))."""
+    """``(H_out, W_out)`` of ``nn.Conv2d`` for an input of spatial ``size`` (int or (H, W)).
+
+    One :func:`conv_output_size` per axis. 노트북 01 §2.3 에서 처음 전체 코드를 보여 줍니다
+    (first shown in full in notebooks/01_cnn_basics.ipynb, section 2.3: ``out_size``, one axis).
+    """
     args = [_pair(v, k) for v, k in ((size, "size"), (kernel_size, "kernel_size"), (stride, "stride"),
                                       (padding, "padding"), (dilation, "dilation"))]
     return tuple(conv_output_size(*axis) for axis in zip(*args))
@@ -120,7 +128,11 @@ def conv2d_output_shape(size, kernel_size, stride=1, padding=0, dilation=1) -> t
 
 def pool2d_output_shape(size, kernel_size, stride=None, padding=0, dilation=1,
                         ceil_mode: bool = False) -> tuple[int, int]:
-    """``(H_out, W_out)`` of ``nn.MaxPool2d`` (or ``nn.AvgPool2d`` with dilation 1)."""
+    """``(H_out, W_out)`` of ``nn.MaxPool2d`` (or ``nn.AvgPool2d`` with dilation 1).
+
+    One :func:`pool_output_size` per axis. 노트북 01 §2.6 에서 처음 전체 코드를 보여 줍니다
+    (first shown in full in notebooks/01_cnn_basics.ipynb, section 2.6, one axis).
+    """
     stride = kernel_size if stride is None else stride
     args = [_pair(v, k) for v, k in ((size, "size"), (kernel_size, "kernel_size"), (stride, "stride"),
                                       (padding, "padding"), (dilation, "dilation"))]

@@ -125,3 +125,32 @@ def test_draw_conv_steps_titles_hold_the_sums():
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["출력[0,0] = 4", "출력[0,1] = 3", "출력[1,0] = 2", "출력[1,1] = 4"]
     plt.close(fig)
+
+
+def test_photo_figures_are_marked_for_jpeg_and_charts_are_not(monkeypatch, capsys):
+    import matplotlib.pyplot as plt
+    from chapter5.viz import PHOTO_ATTR
+
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    show_kernel(_ramp(8, 9), "blur")                                        # photo + feature map
+    explore_pool(np.arange(36, dtype=np.float32).reshape(6, 6), 2)          # feature maps
+    explore_conv(7, 3, 2, 1)                                                # a grid diagram (chart)
+    assert [getattr(f, PHOTO_ATTR, False) for f in shown] == [True, True, False]
+    for f in shown:
+        plt.close(f)
+
+
+def test_slide_sized_figures(monkeypatch, capsys):
+    """Figures of notebook 01's widgets fit a 1280×720 slide next to their code (≤ 11 × 4.2 in)."""
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    show_kernel(_ramp(8, 9), "edge")
+    explore_pool(np.zeros((8, 8), dtype=np.float32), 2)
+    explore_conv(12, 3, 1, 3, 1)
+    for f in shown:
+        w, h = f.get_size_inches()
+        assert w <= 11 and h <= 4.2, (w, h)
+        plt.close(f)
