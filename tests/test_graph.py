@@ -5,7 +5,10 @@ their definitions from the notebook cells (so the teaching copy is what is teste
 and compare them with the formula D^-1/2 (A + I) D^-1/2 X W computed independently
 in NumPy.
 """
+import functools
 import random
+import re
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -25,21 +28,25 @@ from chapter5 import graph, train, viz  # noqa: E402
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "06_gcn.ipynb"
 
 
+NAMES = ("GCNLayer", "SparseGCNLayer", "mean_readout", "GraphClassifier")
+
+
 @pytest.fixture(scope="module")
 def nb_layers():
-    """``GCNLayer`` and ``SparseGCNLayer`` exactly as defined in the notebook."""
+    """``GCNLayer``, ``SparseGCNLayer``, ``mean_readout`` and ``GraphClassifier`` exactly as
+    defined in the notebook."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
     namespace = {"torch": torch, "nn": nn}
     found = set()
     for cell in nb.cells:
         lines = [ln for ln in cell.source.splitlines() if not ln.startswith("# NBVAL_")]
         source = "\n".join(lines).strip()
-        for name in ("GCNLayer", "SparseGCNLayer", "mean_readout"):
+        for name in NAMES:
             header = f"class {name}(" if name[0].isupper() else f"def {name}("
             if cell.cell_type == "code" and source.startswith(header):
                 exec(source.split("\n\n\n")[0], namespace)      # the definition only, up to the next one
                 found.add(name)
-    assert {"GCNLayer", "SparseGCNLayer", "mean_readout"} <= found, f"notebook cells not found: {found}"
+    assert set(NAMES) <= found, f"notebook cells not found: {found}"
     return namespace
 
 
@@ -128,14 +135,21 @@ def test_normalisation_on_hand_example():
     assert torch.allclose(graph.normalized_adjacency(A, self_loops=False)[0, 1], torch.tensor(1 / np.sqrt(2), dtype=torch.float32))
 
 
-def test_gcnconv_equality_when_torch_geometric_is_installed(nb_layers):
-    pyg = pytest.importorskip("torch_geometric.nn")
+def _gcnconv():
+    """PyG's GCNConv (torch_geometric is in the test extra: a missing install fails, never skips)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)   # torch.jit.script deprecation on import
+        from torch_geometric.nn import GCNConv
+    return GCNConv
+
+
+def test_gcnconv_equality(nb_layers):
     G, A = random_graph(12, 0.3, 11)
     X = torch.randn(12, 4)
     layer = nb_layers["GCNLayer"](4, 3)
     with torch.no_grad():
         layer.bias.normal_()
-    conv = pyg.GCNConv(4, 3)
+    conv = _gcnconv()(4, 3)
     with torch.no_grad():
         conv.lin.weight.copy_(layer.linear.weight)
         conv.bias.copy_(layer.bias)
@@ -288,4 +302,126 @@ def test_drawings_have_titles():
     assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
     fig = graph.draw_graph_grid(graph.graph_families(per_family=1, seed=0), suptitle="t")
     assert fig._suptitle.get_text() == "t"
+    plt.close("all")
+
+
+def test_gcnconv_on_a_directed_edge_list_uses_in_degrees(nb_layers):
+    """What notebook 06 §2.7 says: one-way edges -> (Aᵀ + I) normalised by in-degree + 1."""
+    W = torch.tensor([[1.0, -1.0], [0.5, 0.5], [-1.0, 1.0]])
+    text = "0-1, 0-2, 1-2, 2-3, 3-4"
+    g = graph.own_graph(text, W, directed=True)
+    assert not torch.allclose(g["A_hat"], g["A_hat"].T)
+    assert g["deg"].tolist() == [1, 2, 3, 2, 2]               # incoming edges + 1
+    layer = nb_layers["GCNLayer"](3, 2)
+    conv = _gcnconv()(3, 2)
+    with torch.no_grad():
+        layer.linear.weight.copy_(W.T)
+        conv.lin.weight.copy_(W.T)
+        conv.bias.zero_()
+    one_way = torch.tensor(g["edges"]).T
+    assert torch.allclose(conv(g["X"], one_way), layer(g["X"], g["A_hat"]), atol=1e-6)
+    # and the notebook's edge-list layer computes the same with the same one-way list
+    edge_layer = nb_layers["SparseGCNLayer"](3, 2)
+    edge_layer.load_state_dict(layer.state_dict())
+    assert torch.allclose(edge_layer(g["X"], one_way), layer(g["X"], g["A_hat"]), atol=1e-6)
+    # undirected: the usual symmetric Â, and H = ReLU(Â X W)
+    u = graph.own_graph(text, W)
+    assert torch.allclose(u["A_hat"], graph.normalized_adjacency(u["A"]))
+    assert torch.allclose(u["H"], torch.relu(u["A_hat"] @ u["X"] @ W))
+
+
+BAD_EDGE_LISTS = ["", "   ,  ", "0-1, 1-x", "a b", "0-0", "1.5-2", "0-1-2", "-1-2", "0-40", "0-99999999999999999999"]
+
+
+@pytest.mark.parametrize("text", BAD_EDGE_LISTS)
+def test_own_graph_rejects_bad_edge_lists_with_a_korean_message(text):
+    W = torch.ones(3, 2)
+    with pytest.raises(graph.EdgeListError) as err:
+        graph.own_graph(text, W)
+    message = str(err.value)
+    assert re.search("[가-힣]", message) and "\n" not in message and "Traceback" not in message
+
+
+@pytest.mark.parametrize("text,n,edges", [
+    ("0-1, 1-2, 2-0", 3, [(0, 1), (1, 2), (2, 0)]),
+    ("0 1\n1 2", 3, [(0, 1), (1, 2)]),
+    ("(0, 1), (1, 3)", 4, [(0, 1), (1, 3)]),          # node 2 is isolated
+    ("0->1; 0-1", 2, [(0, 1)]),                       # repeated pairs count once
+])
+def test_parse_edge_list(text, n, edges):
+    assert graph.parse_edge_list(text) == (n, edges)
+
+
+def test_no_graph_batch_is_the_identity():
+    samples = graph.wiring_pairs(pairs=3, seed=0)
+    batch, y = graph.collate_graphs(samples, use_edges=False)
+    assert torch.equal(batch.adj.to_dense(), torch.eye(batch.num_nodes))
+    with_edges, _ = graph.collate_graphs(samples)
+    assert torch.equal(batch.x, with_edges.x) and torch.equal(batch.batch, with_edges.batch)
+
+
+def test_wiring_pairs_differ_only_in_their_edges():
+    samples = graph.wiring_pairs(pairs=40, seed=1)
+    assert [s.y for s in samples] == [0, 1] * 40
+    same_fraction = {0: [], 1: []}
+    for a, b in zip(samples[::2], samples[1::2]):
+        assert torch.equal(a.x, b.x) and a.x.shape[1] == 2
+        assert a.graph.number_of_edges() == b.graph.number_of_edges()
+        assert sorted(a.graph.nodes) == sorted(b.graph.nodes) == list(range(a.x.shape[0]))
+        for s in (a, b):
+            c = s.x.argmax(1).tolist()
+            same_fraction[s.y].append(np.mean([c[u] == c[v] for u, v in s.graph.edges]))
+    assert np.mean(same_fraction[0]) > 0.6 > 0.4 > np.mean(same_fraction[1])
+    again = graph.wiring_pairs(pairs=40, seed=1)
+    assert all(nx.utils.graphs_equal(s.graph, t.graph) for s, t in zip(samples, again))
+
+
+def _notebook_trainer(nb_layers):
+    """The notebook's ``graph_loaders`` and ``train_graph_model`` cells, run as they are."""
+    import torch.nn.functional as F
+    from chapter5 import config
+
+    namespace = {"torch": torch, "nn": nn, "F": F, "np": np, "graph": graph, "train": train,
+                 "config": config, "GraphClassifier": nb_layers["GraphClassifier"]}
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    for name in ("def graph_loaders(", "def train_graph_model("):
+        cells = [c.source for c in nb.cells if c.cell_type == "code" and name in c.source]
+        assert len(cells) == 1, f"notebook cell with {name!r} not found"
+        exec(cells[0], namespace)
+    return namespace["train_graph_model"]
+
+
+def test_gcn_beats_the_no_graph_baseline_on_the_wiring_task(nb_layers):
+    """The notebook's GraphClassifier and training loop, with and without edges, over 3 seeds
+    at the notebook's quick-mode sizes: the GCN is clearly above the no-graph baseline."""
+    train_graph_model = _notebook_trainer(nb_layers)
+    data = graph.wiring_pairs(pairs=100, seed=0, p_same=0.7)
+    tr, te = graph.split(data, test_fraction=0.2, seed=0)
+    accs = {True: [], False: []}
+    torch.set_num_threads(1)
+    for seed in range(3):
+        for use_edges in (True, False):
+            _, hist, _ = train_graph_model(tr, te, seed, use_edges, epochs=20)
+            accs[use_edges].append(hist.test_acc[-1])
+    gcn, none = np.array(accs[True]), np.array(accs[False])
+    assert np.all(none <= 0.6), none                      # the same X in both classes: chance
+    assert gcn.min() >= none.max() + 0.15, (gcn, none)   # every seed, a clear margin
+    assert gcn.mean() >= none.mean() + 0.25, (gcn, none)
+    assert len(hist.train_loss) == len(hist.test_acc) == 20
+
+
+def test_new_drawings_fit_a_slide():
+    viz.use_korean_font()
+    W = torch.tensor([[1.0, -1.0], [0.5, 0.5], [-1.0, 1.0]])
+    for directed in (False, True):
+        fig = graph.plot_own_graph(graph.own_graph("0-1, 1-2, 2-0, 2-3", W, directed=directed))
+        assert [ax.get_title() for ax in fig.axes][-1] == "ReLU(Â X W)"
+        assert fig.get_size_inches()[0] <= 11 and fig.get_size_inches()[1] <= 4.2
+    fig = graph.draw_wiring_examples(graph.wiring_pairs(pairs=2, seed=0), pairs=2)
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes] == list(graph.WIRING_NAMES) * 2
+    ax = graph.plot_seed_comparison({"GCN": [90.0, 92.0], "no graph": [50.0, 50.0]}, "t", chance=50)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["GCN", "no graph"]
+    assert any("91.0 ± 1.0" in t.get_text() for t in ax.texts)
+    fig = graph.show_matrices([("A", torch.eye(12))] * 4)
+    assert fig.get_size_inches()[0] <= 11
     plt.close("all")
