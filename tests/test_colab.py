@@ -161,7 +161,7 @@ def test_required_modules_skip_optional_imports(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("%matplotlib inline\nimport networkx as nx\nfrom sklearn import metrics"),
         nbformat.v4.new_code_cell("try:\n    import torch_geometric\nexcept ImportError:\n    pass"),
-        nbformat.v4.new_code_cell("from chapter5 import explain"),
+        nbformat.v4.new_code_cell("from chapter5 import gradcam"),
     ])
     mods = colab.required_modules(nb)
     assert {"networkx", "sklearn", "pytorch_grad_cam", "torch", "koreanize_matplotlib"} <= set(mods)

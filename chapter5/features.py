@@ -1,14 +1,15 @@
-"""Look inside a CNN (notebook 05): forward hooks, layer listing, feature-map and
-filter grids, Grad-CAM, and the feature-map explorer widget.
+"""Look inside a CNN (notebook 05): forward hooks, layer listing, feature-map and filter
+grids, learned-vs-random statistics, and the feature-map explorer widget.
 
-The textbook's ``LayerActivations`` registers a forward hook and leaves it to the
-reader to call ``remove()``; a forgotten hook keeps firing on every later forward
-pass. :class:`FeatureHook` is the same idea as a context manager, so the hook is
-always removed -- also when the forward pass raises.
+The textbook's ``LayerActivations`` registers a forward hook and leaves it to the reader
+to call ``remove()``; a forgotten hook keeps firing on every later forward pass.
+:class:`FeatureHook` is the same idea as a context manager, so the hook is always removed
+-- also when the forward pass raises. Grad-CAM lives in :mod:`chapter5.gradcam`.
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -18,16 +19,13 @@ from torch import nn
 
 from . import viz
 
-# ImageNet class indices 281-285: tabby, tiger cat, Persian cat, Siamese cat, Egyptian cat.
-IMAGENET_CAT_CLASSES = tuple(range(281, 286))
-# The cat in the textbook's cat.jpg (1920×1080), hand-marked: (x0, y0, x1, y1) in original pixels.
-# It lies across the whole width; its ear tip is at y≈145 and its paws end at y≈955.
-CAT_BOX = (0, 140, 1920, 960)
-
 
 # --------------------------------------------------------------------------- hooks
 class FeatureHook:
     """Record the output of one module during forward passes; remove the hook on exit.
+
+    노트북 05 §5 에서 처음 전체 코드를 보여 줍니다
+    (first shown in full in notebooks/05_feature_maps.ipynb, section 5: ``register_forward_hook``).
 
     >>> with FeatureHook(model.features[0]) as hook:
     ...     model(x)
@@ -44,7 +42,8 @@ class FeatureHook:
         return self
 
     def _save(self, module, inputs, output):
-        # clone: a later in-place op (ReLU(inplace=True)) must not change what we saved
+        # detach: no autograd graph kept; clone: a later in-place op (ReLU(inplace=True))
+        # on the same storage must not change what we saved (detach alone shares memory)
         self.output = output.detach().clone()
 
     def remove(self) -> None:
@@ -75,6 +74,8 @@ def capture(model: nn.Module, names, x: torch.Tensor) -> dict:
     """``{name: output}`` of the named sub-modules for input ``x`` (eval mode, no grad).
 
     The model's train/eval mode is restored afterwards and every hook is removed.
+    노트북 05 §5 에서 처음 전체 코드를 보여 줍니다 (first shown in full in
+    notebooks/05_feature_maps.ipynb, section 5: one hook, one forward pass, ``remove()``).
     """
     names = [names] if isinstance(names, str) else list(names)
     with contextlib.ExitStack() as stack, _eval_mode(model), torch.no_grad():
@@ -106,14 +107,38 @@ def list_layers(model: nn.Module, x: torch.Tensor, names=None, types=(nn.Conv2d,
     return [LayerInfo(n, type(model.get_submodule(n)).__name__, tuple(outs[n].shape[1:])) for n in names]
 
 
-# ---------------------------------------------------------------- map statistics
+def random_twin(model: nn.Module, seed: int = 0) -> nn.Module:
+    """A copy of ``model`` with every layer re-initialised at random (PyTorch's default init;
+    BatchNorm statistics reset), in eval mode: the same architecture without any learning --
+    the baseline a "learned" feature map or filter is compared with."""
+    twin = copy.deepcopy(model)
+    torch.manual_seed(seed)
+    for module in twin.modules():
+        if module is not twin and hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+    return twin.eval()
+
+
+# ---------------------------------------------------------------- map / filter statistics
+def to_unit(t: torch.Tensor, dims=None) -> torch.Tensor:
+    """Min-max scale ``t`` to [0, 1] (over ``dims``, default: all of it) for display; a
+    constant tensor becomes zeros instead of NaN. 노트북 05 §6 (연습 05-2) 에서 처음 전체 코드를
+    보여 줍니다 (first shown in full in notebooks/05_feature_maps.ipynb, section 6, exercise 05-2)."""
+    t = t.detach().float()
+    lo = t.amin(dim=dims, keepdim=True) if dims is not None else t.min()
+    hi = t.amax(dim=dims, keepdim=True) if dims is not None else t.max()
+    span = hi - lo
+    return torch.where(span > 0, (t - lo) / torch.where(span > 0, span, torch.ones_like(span)),
+                       torch.zeros_like(t))
+
+
 def input_similarity(maps: torch.Tensor, image: torch.Tensor) -> float:
     """Mean |Pearson correlation| between each channel map and the input's brightness.
 
     ``maps`` ``[C,H,W]`` or ``[N,C,H,W]``, ``image`` ``[3,H0,W0]`` or ``[N,3,H0,W0]``.
-    The brightness is average-pooled to the map's size. Near 1: the maps are copies
-    of the (blurred) input, as with random filters; near 0: the maps respond to
-    something other than plain brightness.
+    The brightness is average-pooled to the map's size. Near 1: the maps are copies of
+    the (blurred) input; near 0: they respond to something other than plain brightness.
+    It does NOT tell learned from random weights (notebook 05 §7 shows both).
     """
     if maps.dim() == 3:
         maps, image = maps[None], image[None]
@@ -131,34 +156,12 @@ def input_similarity(maps: torch.Tensor, image: torch.Tensor) -> float:
     return float(corr.abs().mean())
 
 
-def sharpness(maps: torch.Tensor) -> float:
-    """How much a map changes from one pixel to its neighbour, relative to its variance.
-
-    Per channel: ``(mean(dx²) + mean(dy²)) / var``, averaged over channels (and
-    images); channels with zero variance are skipped. A blurred map scores near 0,
-    pixel noise near 4. ``maps``: ``[C,H,W]`` or ``[N,C,H,W]``.
-    """
-    f = maps.double()
-    if f.dim() == 3:
-        f = f[None]
-    f = f.flatten(0, 1)                                   # [N*C, H, W]
-    dx = (f[:, :, 1:] - f[:, :, :-1]).pow(2).flatten(1).mean(1)
-    dy = (f[:, 1:, :] - f[:, :-1, :]).pow(2).flatten(1).mean(1)
-    var = f.flatten(1).var(1, unbiased=False)
-    keep = var > 0
-    if not bool(keep.any()):
-        return 0.0
-    return float(((dx + dy)[keep] / var[keep]).mean())
-
-
 def class_selectivity(maps: torch.Tensor, labels) -> float:
     """How differently the channels respond to two classes (say cats and dogs).
 
-    Each channel's map is averaged over space, then the two classes are compared
-    with Cohen's d: ``|mean_0 - mean_1| / pooled std``, averaged over channels
-    (channels that never change are skipped). Random filters give small values;
-    a trained classifier's deep layers have channels that fire for one class.
-    ``maps``: ``[N,C,H,W]``, ``labels``: ``N`` values 0/1.
+    Each channel's map is averaged over space, then the two classes are compared with
+    Cohen's d: ``|mean_0 - mean_1| / pooled std``, averaged over channels (channels that
+    never change are skipped). ``maps``: ``[N,C,H,W]``, ``labels``: ``N`` values 0/1.
     """
     labels = torch.as_tensor(labels)
     if set(labels.unique().tolist()) != {0, 1}:
@@ -172,6 +175,23 @@ def class_selectivity(maps: torch.Tensor, labels) -> float:
     return float(((a.mean(0) - b.mean(0)).abs()[keep] / std[keep]).mean())
 
 
+def filter_stats(weight: torch.Tensor) -> dict:
+    """Two per-filter measures of first-layer RGB kernels ``[O,3,k,k]`` (tensors of length O).
+
+    * ``colour``: mean |correlation| between the filter's R, G and B kernels (3 pairs).
+      Learned filters treat the colours alike (a brightness pattern) or in opposition
+      (colour-opponent); random kernels are unrelated (about 0.3 for 3×3).
+    * ``flat``: share of the filter's energy in its flat part (each colour's mean weight):
+      a uniform colour blob is 1, zero-mean edge kernels such as Sobel are 0.
+    """
+    w = weight.detach().double().flatten(2)                                      # [O, 3, k*k]
+    centred = w - w.mean(2, keepdim=True)
+    unit = centred / centred.norm(dim=2, keepdim=True).clamp_min(1e-12)
+    corr = torch.einsum("oik,ojk->oij", unit, unit)[:, [0, 0, 1], [1, 2, 2]]
+    flat = w.mean(2).pow(2).sum(1) * w.shape[2] / w.pow(2).sum((1, 2)).clamp_min(1e-12)
+    return {"colour": corr.abs().mean(1), "flat": flat}
+
+
 # ------------------------------------------------------------------------ drawing
 def _channels(n_channels: int, first: int, count: int) -> list:
     first = int(np.clip(first, 0, max(n_channels - 1, 0)))
@@ -180,7 +200,8 @@ def _channels(n_channels: int, first: int, count: int) -> list:
 
 def plot_feature_maps(maps: torch.Tensor, first: int = 0, count: int = 16, ncols: int = 8,
                       title: str = "특성 맵 (feature maps)", cmap: str = "viridis", size: float = 1.4):
-    """Grid of channels ``first .. first+count-1`` of one feature map ``[C,H,W]`` (or ``[1,C,H,W]``)."""
+    """Grid of channels ``first .. first+count-1`` of one feature map ``[C,H,W]`` (or ``[1,C,H,W]``).
+    Each channel gets its own colour scale (imshow's min-max, as :func:`to_unit`)."""
     if maps.dim() == 4:
         maps = maps[0]
     chans = _channels(maps.shape[0], first, count)
@@ -234,10 +255,7 @@ def filter_patches(weight: torch.Tensor) -> np.ndarray:
     w = weight.detach().float().cpu()
     if w.shape[1] != 3:                       # not an RGB layer: show the mean over inputs, grey
         w = w.mean(1, keepdim=True).expand(-1, 3, -1, -1)
-    lo = w.amin(dim=(1, 2, 3), keepdim=True)
-    hi = w.amax(dim=(1, 2, 3), keepdim=True)
-    w = (w - lo) / (hi - lo + 1e-8)
-    return w.permute(0, 2, 3, 1).numpy()
+    return to_unit(w, dims=(1, 2, 3)).permute(0, 2, 3, 1).numpy()
 
 
 def plot_filters(weight: torch.Tensor, ncols: int = 16, title: str = "첫 합성곱층의 필터 (filters)",
@@ -257,131 +275,6 @@ def plot_filters(weight: torch.Tensor, ncols: int = 16, title: str = "첫 합성
     fig.suptitle(f"{title} — {n}개, {k}×{k}")
     fig.tight_layout()
     return fig
-
-
-# ----------------------------------------------------------------------- Grad-CAM
-def to_input(image, mean, std, short_side: int = 224) -> torch.Tensor:
-    """The WHOLE image (no crop) resized so its shorter side is ``short_side``, normalised: ``[1,3,H,W]``.
-
-    CNNs with global average pooling accept any size, so a heat-map over the whole
-    photo can be mapped straight back to the original pixels.
-    """
-    from torchvision import transforms as T
-
-    tf = T.Compose([T.Resize(short_side), T.ToTensor(), T.Normalize(mean, std)])
-    return tf(image).unsqueeze(0)
-
-
-@dataclass
-class CamResult:
-    cam: np.ndarray          # [H, W] in [0, 1], same size as the model input
-    class_index: int
-    prob: float              # softmax probability of that class
-
-    def peak(self, original_size=None) -> tuple:
-        """``(x, y)`` of the heat-map maximum, in input pixels or in ``original_size=(W, H)`` pixels."""
-        h, w = self.cam.shape
-        row, col = np.unravel_index(int(np.argmax(self.cam)), self.cam.shape)
-        x, y = col + 0.5, row + 0.5
-        if original_size is not None:
-            x, y = x * original_size[0] / w, y * original_size[1] / h
-        return float(x), float(y)
-
-    def share_inside(self, box, original_size) -> float:
-        """Fraction of the total heat that falls inside ``box=(x0, y0, x1, y1)`` given in original pixels."""
-        h, w = self.cam.shape
-        xs = (np.arange(w) + 0.5) * original_size[0] / w
-        ys = (np.arange(h) + 0.5) * original_size[1] / h
-        inside = ((ys >= box[1]) & (ys <= box[3]))[:, None] & ((xs >= box[0]) & (xs <= box[2]))[None, :]
-        return float(self.cam[inside].sum() / max(self.cam.sum(), 1e-12))
-
-
-def grad_cam(model: nn.Module, target_layer: nn.Module, x: torch.Tensor, class_index: int | None = None) -> CamResult:
-    """Grad-CAM (Selvaraju et al., 2017) of ``class_index`` (default: the predicted class) for one image.
-
-    Uses the maintained ``pytorch-grad-cam`` package. The input gets
-    ``requires_grad`` so that it also works when the body is frozen. The model is
-    left in eval mode and its parameter gradients are cleared afterwards.
-    """
-    from pytorch_grad_cam import GradCAM
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-
-    model.eval()
-    with torch.no_grad():
-        prob = model(x).softmax(1)[0]
-    if class_index is None:
-        class_index = int(prob.argmax())
-    x = x.detach().clone().requires_grad_(True)   # gradients flow even through a frozen body
-    with GradCAM(model=model, target_layers=[target_layer]) as cam:
-        heat = cam(input_tensor=x, targets=[ClassifierOutputTarget(class_index)])[0]
-    model.zero_grad(set_to_none=True)
-    return CamResult(np.asarray(heat, dtype=np.float32), class_index, float(prob[class_index]))
-
-
-@dataclass
-class CamModel:
-    """What Grad-CAM needs: a classifier, the layer to explain, its input normalisation and class names."""
-
-    model: nn.Module
-    target_layer: nn.Module
-    mean: tuple
-    std: tuple
-    class_names: list
-    description: str
-
-
-def grad_cam_model(fallback) -> CamModel:
-    """The notebook-03 cats-vs-dogs classifier when its saved file exists, else ``fallback``
-    (a pretrained :class:`~chapter5.backbone.Backbone`) with its 1000 ImageNet classes.
-
-    The explained layer is the backbone's last feature layer (``layer4`` / ``_conv_head``).
-    """
-    from .backbone import imagenet_categories
-
-    clf, why = None, ""
-    try:
-        from . import classifier
-
-        clf = classifier.load_classifier()
-    except ImportError:
-        why = "chapter5.classifier is not installed"
-    except FileNotFoundError as err:          # no saved file yet, or one for another backbone
-        why = str(err)
-    if clf is not None:
-        bb = clf.backbone
-        layer = bb.model.get_submodule(bb.feature_layers[-1])
-        if any(m is layer for m in clf.model.modules()):
-            return CamModel(clf.model.eval(), layer, bb.mean, bb.std, list(clf.class_names),
-                            f"노트북 03 의 고양이/개 분류기 ({bb.name} + 학습한 2-클래스 head)")
-        why = "분류기 안에서 백본의 층을 찾지 못했습니다"
-    bb = fallback
-    print(f"{why} → ImageNet 으로 사전 학습된 {bb.name} 의 1000개 클래스로 Grad-CAM 을 그립니다.")
-    return CamModel(bb.model.eval(), bb.model.get_submodule(bb.feature_layers[-1]), bb.mean, bb.std,
-                    imagenet_categories(), f"ImageNet 사전 학습 {bb.name} (1000 클래스)")
-
-
-def plot_grad_cam(image, result: CamResult, title: str, alpha: float = 0.5, box=None):
-    """The photo, and the photo with the Grad-CAM heat-map on top (peak marked with ×, optional box)."""
-    img = np.asarray(image)
-    h0, w0 = img.shape[:2]
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
-    ax0.imshow(img)
-    ax0.set_title("입력 이미지 (RGB)")
-    ax1.imshow(img)
-    ax1.imshow(result.cam, cmap="jet", alpha=alpha, extent=(0, w0, h0, 0))
-    px, py = result.peak((w0, h0))
-    ax1.plot(px, py, "wx", ms=12, mew=3)
-    ax1.set_title("Grad-CAM (× = 최댓값)")
-    if box is not None:
-        from matplotlib.patches import Rectangle
-
-        for ax in (ax0, ax1):
-            ax.add_patch(Rectangle((box[0], box[1]), box[2] - box[0], box[3] - box[1], fill=False,
-                                   edgecolor="lime", lw=2, ls="--"))
-    for ax in (ax0, ax1):
-        ax.axis("off")
-    fig.suptitle(title)
-    return viz.as_photo(fig)
 
 
 # ------------------------------------------------------------------------- images
