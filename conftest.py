@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as chapter5/__init__.py, before any test imports torch
 os.environ.setdefault("CHAPTER5_QUICK", "1")
 _shared = ROOT.parent / "shared" / "data"
 if "CHAPTER5_DATA" not in os.environ and _shared.is_dir():

@@ -5,7 +5,16 @@ Teaching helpers, one module per concept (``config``, ``data``, ``conv``, ``shap
 study-group kit (``exercises``). Course tooling (Colab bundles, slides, results, benchmark)
 lives in ``chapter5.tools`` and is never imported by a notebook.
 """
+import os as _os
+
 __version__ = "0.2.0"
+
+# OpenMP threads that wait for work by sleeping instead of spinning: on a laptop that is doing
+# anything else, spinning threads steal the cores from each other (one CNN step measured 540 ms
+# spinning vs 95 ms sleeping on this course's 2-core machine under load; docs/BENCHMARKS.md).
+# Read once when torch loads its OpenMP runtime, so it must be set before `import torch`;
+# a value the user set wins.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def progress():

@@ -233,6 +233,32 @@ def _step_ms(model, x, y, steps: int, precision: str, channels_last: bool, sync:
     return 1000 * (time.perf_counter() - start) / steps
 
 
+_STEP_PROBE = """
+import time, torch
+from chapter5 import textbook, train
+torch.manual_seed(0)
+m = textbook.FashionCNN(); x = torch.rand(128, 1, 28, 28); y = torch.randint(0, 10, (128,))
+opt = torch.optim.Adam(m.parameters()); lf = torch.nn.CrossEntropyLoss()
+for i in range({steps} + 3):
+    if i == 3: t = time.perf_counter()
+    train.train_step(m, x, y, opt, lf)
+print(1000 * (time.perf_counter() - t) / {steps})
+"""
+
+
+def omp_wait_policy(steps: int) -> dict:
+    """One fp32 CNN step in a fresh process per OpenMP wait policy (read when torch loads)."""
+    import subprocess
+
+    out = {}
+    for policy in ("ACTIVE", "PASSIVE"):
+        env = {**os.environ, "OMP_WAIT_POLICY": policy}
+        proc = subprocess.run([sys.executable, "-c", _STEP_PROBE.format(steps=steps)], env=env,
+                              capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
+        out[policy] = float(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else float("nan")
+    return out
+
+
 def ingredients(steps: int) -> dict:
     """One CNN step (batch 128) under each setting, and the loader paths for one epoch."""
     from .. import data, textbook, train
@@ -259,7 +285,7 @@ def ingredients(steps: int) -> dict:
     for _ in train.batches(fast):
         pass
     sliced = time.perf_counter() - start
-    return {"cnn_step_ms": out, "loader_epoch_s": {"ToTensor per item (book)": per_item,
+    return {"cnn_step_ms": out, "omp_wait_policy_step_ms": omp_wait_policy(steps), "loader_epoch_s": {"ToTensor per item (book)": per_item,
                                                    "in-memory tensors, sliced (course)": sliced},
             "loader_images": n}
 
@@ -357,6 +383,12 @@ def render(rep: dict) -> str:
               "| setting | ms / step |", "|---|---|"]
     for k, v in rep["ingredients"]["cnn_step_ms"].items():
         lines.append(f"| {k} | {v:.1f} |")
+    omp = rep["ingredients"].get("omp_wait_policy_step_ms", {})
+    if omp:
+        lines += ["", "The same fp32 step in a fresh process per OpenMP wait policy (`OMP_WAIT_POLICY`, which "
+                  "`import chapter5` sets to PASSIVE unless the user chose one):", "",
+                  "| OMP_WAIT_POLICY | ms / step |", "|---|---|"]
+        lines += [f"| {k} | {v:.1f} |" for k, v in omp.items()]
     lines += ["", f"One pass over {rep['ingredients']['loader_images']:,} FashionMNIST images (batches of 100), seconds:", "",
               "| loader | s |", "|---|---|"]
     for k, v in rep["ingredients"]["loader_epoch_s"].items():
