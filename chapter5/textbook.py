@@ -24,10 +24,11 @@ What is kept exactly as printed (even where the course teaches otherwise):
 
 Errata fixed only where the printed code would crash: ``images.view(100, 1, 28, 28)``
 becomes ``images.view(-1, 1, 28, 28)`` (the book's version fails on a last batch smaller
-than 100, e.g. on a subset); ``Variable(...)`` is left out (it returns its tensor unchanged
-since PyTorch 0.4). ``FashionCNN.forward`` keeps the book's ``out.view(out.size(0), -1)``:
-``train.fit`` sees that such a model cannot take ``channels_last`` batches and keeps the
-usual memory layout for it.
+than 100, e.g. on a subset); in ``FashionCNN.forward`` ``out.view(out.size(0), -1)`` becomes
+``out.reshape(...)`` (the same on the book's contiguous tensors; ``view`` cannot flatten the
+``channels_last`` tensors that ``train.fit`` uses with bf16, so ``fit`` would fall back to the
+slower layout for the book's model); ``Variable(...)`` is left out (it returns its tensor
+unchanged since PyTorch 0.4).
 """
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ class FashionCNN(nn.Module):
     def forward(self, x):
         out = self.layer1(x)
         out = self.layer2(out)
-        out = out.view(out.size(0), -1)
+        out = out.reshape(out.size(0), -1)          # book: out.view(out.size(0), -1)
         out = self.fc1(out)
         out = self.drop(out)
         out = self.fc2(out)
