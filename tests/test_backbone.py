@@ -80,3 +80,56 @@ def test_head_swap_freeze_and_body(empty_hub, monkeypatch):
         assert bb.body()(x).shape == (2, 1280)
         assert bb.model(x).shape == (2, 2)
     assert isinstance(bb.head, torch.nn.Linear)  # the body() call put the head back
+
+
+def test_untrained_copy_is_random_and_labelled(empty_hub, monkeypatch):
+    monkeypatch.setenv("CHAPTER5_OFFLINE", "1")
+    bb = backbone.load_backbone(verbose=False)
+    rand = backbone.untrained_copy(bb)
+    assert rand.name == bb.name + "-random" and "NOT pretrained" in rand.source
+    assert (rand.head_name, rand.feature_dim, rand.mean) == (bb.head_name, bb.feature_dim, bb.mean)
+    assert not rand.model.training
+    pre, fresh = dict(bb.model.named_parameters()), dict(rand.model.named_parameters())
+    assert pre.keys() == fresh.keys()
+    assert not torch.equal(pre["_conv_stem.weight"], fresh["_conv_stem.weight"])
+    with torch.no_grad():
+        assert rand.body()(torch.randn(1, 3, 224, 224)).shape == (1, bb.feature_dim)
+
+
+def test_resnet18_untrained_copy_structure():
+    from torchvision.models import resnet18
+
+    fake = backbone.Backbone(resnet18(weights=None), "resnet18", "test", "fc", 512)
+    rand = backbone.untrained_copy(fake)
+    assert rand.name == "resnet18-random" and rand.model.fc.in_features == 512
+
+
+@pytest.mark.skipif(not (SHARED / "cat.jpg").is_file(), reason="offline course data not present")
+def test_zero_shot_catdog_on_cat_jpg(empty_hub, monkeypatch):
+    monkeypatch.setenv("CHAPTER5_OFFLINE", "1")
+    bb = backbone.load_backbone(verbose=False)
+    x = bb.transform()(data.load_rgb(SHARED / "cat.jpg")).unsqueeze(0)
+    with torch.no_grad():
+        feats = bb.body()(x)
+    assert backbone.zero_shot_catdog(bb.head, feats).tolist() == [0]  # 0 = Cat
+    # a head that puts all mass on one dog breed says "dog"
+    head = torch.nn.Linear(bb.feature_dim, 1000)
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.zero_()
+        head.bias[backbone.DOG_CLASSES.start] = 50.0
+    assert backbone.zero_shot_catdog(head, feats).tolist() == [1]
+
+
+def test_body_keeps_the_backbone_mode(empty_hub, monkeypatch):
+    """cache_features restores ``module.train(was_training)``: the wrapper must not flip the backbone to train."""
+    from chapter5 import transfer
+
+    monkeypatch.setenv("CHAPTER5_OFFLINE", "1")
+    bb = backbone.load_backbone(verbose=False)
+    assert not bb.model.training
+    body = bb.body()
+    assert not body.training
+    transfer.cache_features(body, torch.utils.data.TensorDataset(torch.randn(2, 3, 64, 64), torch.zeros(2)),
+                            progress=False)
+    assert not bb.model.training and not any(m.training for m in bb.model.modules())
