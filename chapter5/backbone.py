@@ -142,10 +142,12 @@ def _efficientnet_lite0() -> Backbone:
 
 
 def resnet18_available(allow_download: bool = True) -> bool:
-    """True when the ResNet18 weights are cached, or were just downloaded and verified."""
+    """True when the ResNet18 weights are cached and match torchvision's published hash, or
+    were just downloaded and verified (a cached file is never trusted just because it exists:
+    a wrong one is deleted and fetched again, or, offline, the fallback is used)."""
     from . import download
 
-    if download.resnet18_weights_path().is_file():
+    if download.resnet18_verified():
         return True
     if not allow_download or os.environ.get("CHAPTER5_OFFLINE", "").lower() in {"1", "true", "yes"}:
         return False

@@ -28,10 +28,24 @@ def test_resnet18_branch_loads_cached_weights(empty_hub, monkeypatch):
     assert target.parent.parent == empty_hub
     target.parent.mkdir(parents=True)
     torch.save(fake, target)
+    # the file is trusted only when it matches the published hash prefix: here, the fake's own
+    monkeypatch.setattr(download, "RESNET18_SHA256_PREFIX", download.file_hash(target)[:8])
     bb = backbone.load_backbone(verbose=False)
     assert bb.name == "resnet18" and bb.head_name == "fc" and bb.feature_dim == 512
     assert torch.equal(bb.model.conv1.weight, fake["conv1.weight"])
     assert not bb.model.training
+
+
+def test_a_cached_resnet18_file_with_the_wrong_hash_is_not_trusted(empty_hub, monkeypatch, capsys):
+    from torchvision.models import resnet18
+
+    monkeypatch.setenv("CHAPTER5_OFFLINE", "1")
+    target = download.resnet18_weights_path()
+    target.parent.mkdir(parents=True)
+    torch.save(resnet18(weights=None).state_dict(), target)  # right shape, not the published bytes
+    assert not download.resnet18_verified()
+    bb = backbone.load_backbone()
+    assert bb.name == "efficientnet-lite0" and "EfficientNet-Lite0" in capsys.readouterr().out
 
 
 def test_fallback_is_real_pretrained_efficientnet(empty_hub, monkeypatch, capsys):
