@@ -3,24 +3,15 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.chapter5-installed
-LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
 .PHONY: install lab test download results bench clean chromium slides slides-vendor
 
-install: $(STAMP) $(LAB_OVERRIDES)
+install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
-
-# JupyterLab >= 4.4 sends widget messages to kernel subshells; with ipykernel 7 an `interact`
-# callback then races matplotlib's figure flush and shows blank or half-drawn figures
-# (jupyterlab/jupyterlab#19719, ipython/ipykernel#1564; caught by tests/browser). Turn it off
-# for this environment's JupyterLab (tests/browser checks that the setting is in effect).
-$(LAB_OVERRIDES): $(STAMP)
-	@mkdir -p $(dir $@)
-	@echo '{"@jupyterlab/apputils-extension:kernels-settings": {"commsOverSubshells": "disabled"}}' > $@
 
 lab: install
 	$(BIN)/jupyter lab notebooks/
