@@ -1,4 +1,5 @@
-"""Transfer-learning plumbing of notebooks 03-04.
+"""Transfer-learning plumbing of notebooks 03-04 (the plain code of each helper is in the notebooks:
+see each docstring for the section that first shows it in full).
 
 * :func:`body_stages` cuts a pretrained backbone into named stages, early -> late
   (ResNet18: stem, layer1..layer4; EfficientNet-Lite0: stem, stage1..stage7), so
@@ -89,7 +90,11 @@ def split(bb, k: int):
 
 
 def set_trainable(bb, k: int) -> int:
-    """Freeze stages ``[:k]``, unfreeze stages ``[k:]`` and the head; return the trainable count."""
+    """Freeze stages ``[:k]``, unfreeze stages ``[k:]`` and the head; return the trainable count.
+
+    노트북 04 §5 에서 처음 전체 코드를 보여 줍니다 (first shown in full in notebooks/04_fine_tuning.ipynb,
+    section 5; freezing the whole body first: notebooks/03_feature_extraction.ipynb, section 5).
+    """
     for p in bb.model.parameters():
         p.requires_grad = False
     for _, stage in body_stages(bb)[k:]:
@@ -106,6 +111,9 @@ class TransferModel(nn.Module):
     ``requires_grad = False`` stops the weights from changing, but a BatchNorm layer in
     train mode still uses the batch statistics and overwrites its running mean/variance.
     ``train()`` therefore leaves the prefix in eval mode.
+
+    노트북 04 §6 에서 처음 전체 코드를 보여 줍니다 (first shown in full in notebooks/04_fine_tuning.ipynb,
+    section 6, and exercise 04-3).
     """
 
     def __init__(self, prefix: nn.Module, rest: nn.Module, head: nn.Module):
@@ -147,7 +155,11 @@ class Cached:
 @torch.no_grad()
 def cache_features(module: nn.Module, data, batch_size: int = 64, desc: str = "features",
                    progress: bool = True) -> Cached:
-    """Run ``module`` (in eval mode) once over ``data`` (a DataLoader, a Dataset or a :class:`Cached`)."""
+    """Run ``module`` (in eval mode) once over ``data`` (a DataLoader, a Dataset or a :class:`Cached`).
+
+    노트북 03 §6 에서 처음 전체 코드를 보여 줍니다 (first shown in full in notebooks/03_feature_extraction.ipynb,
+    section 6 (나)).
+    """
     from tqdm.auto import tqdm
 
     if isinstance(data, Cached):
@@ -169,7 +181,10 @@ def cache_features(module: nn.Module, data, batch_size: int = 64, desc: str = "f
 @torch.no_grad()
 def cache_stages(bb, data, at=(), batch_size: int = 64, desc: str = "features", progress: bool = True) -> dict:
     """One pass of the frozen body over ``data``; keeps the input of every stage index in ``at``
-    (for training stages ``[k:]`` later) and the pooled feature vectors (key ``"features"``)."""
+    (for training stages ``[k:]`` later) and the pooled feature vectors (key ``"features"``).
+
+    The one-pass idea is :func:`cache_features` (notebooks/03_feature_extraction.ipynb, section 6 (나));
+    its use for fine-tuning is shown in notebooks/04_fine_tuning.ipynb, sections 3 and 5."""
     from tqdm.auto import tqdm
 
     if not isinstance(data, torch.utils.data.DataLoader):
@@ -201,7 +216,11 @@ def concat(*cached: Cached) -> Cached:
 
 def param_groups(stages: list, head: nn.Module, lr: float, decay: float = 0.1) -> list:
     """Discriminative learning rates: ``lr`` for the head, ``lr * decay**i`` for the i-th trainable
-    stage counted back from the head. Only stages with trainable parameters get a group."""
+    stage counted back from the head. Only stages with trainable parameters get a group.
+
+    노트북 04 §5 에서 처음 전체 코드를 보여 줍니다 (first shown in full in notebooks/04_fine_tuning.ipynb,
+    section 5: the optimizer with two parameter groups written by hand, and exercise 04-2).
+    """
     groups = [{"params": [p for p in head.parameters() if p.requires_grad], "lr": lr, "name": "head"}]
     factor = 1.0
     for name, stage in reversed(stages):
@@ -255,19 +274,27 @@ def model_from(bb, k: int, head: nn.Module | None = None, num_classes: int = 2):
 
 
 def train_from(bb, k: int, train: Cached, test: Cached | None = None, *, epochs: int = 5, lr: float = 1e-3,
-               decay: float = 0.1, head: nn.Module | None = None, batch_size: int = 32, seed: int = 0,
-               desc: str = "fine-tune", progress: bool = True):
+               decay: float = 0.1, head: nn.Module | None = None, num_classes: int = 2, batch_size: int = 32,
+               seed: int = 0, desc: str = "fine-tune", progress: bool = True):
     """Train stages ``[k:]`` + head on cached stage inputs with discriminative learning rates and a
-    one-cycle schedule; return ``(model, history)``. Stages before ``k`` stay frozen (they made the cache)."""
+    one-cycle schedule; return ``(model, history)``. Stages before ``k`` stay frozen (they made the cache).
+
+    노트북 04 §5 에서 처음 전체 코드를 보여 줍니다 (first shown in full in notebooks/04_fine_tuning.ipynb,
+    section 5: unfreeze, parameter groups and one epoch of the training loop on cached stage inputs).
+    """
     from .config import seed_everything
     from .train import fit
 
     seed_everything(seed)
-    model, named = model_from(bb, k, head)
+    model, named = model_from(bb, k, head, num_classes)
     groups = param_groups(named, model[1], lr, decay)
     optimizer = torch.optim.Adam(groups)
     g = torch.Generator().manual_seed(seed)
-    loader = torch.utils.data.DataLoader(_dataset(train), batch_size=batch_size, shuffle=True, generator=g)
+    train_set = _dataset(train)
+    # drop a last batch of one sample: BatchNorm in train mode cannot normalise a single 1x1 map
+    drop = len(train_set) % batch_size == 1
+    loader = torch.utils.data.DataLoader(train_set, batch_size=batch_size, shuffle=True, generator=g,
+                                         drop_last=drop)
     test_loader = None if test is None else torch.utils.data.DataLoader(_dataset(test), batch_size=128)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[gr["lr"] for gr in groups],
                                                     total_steps=epochs * len(loader))
@@ -309,6 +336,86 @@ def train_quadrant(bb, size: str, similarity: str, inputs: dict, epochs: int = 3
     model, hist = train_from(bb, info["k"], train_data, test_data, epochs=epochs, lr=lr, decay=decay,
                              desc=f"{size}/{similarity}: {info['which']}", progress=progress)
     return info, model, hist
+
+
+STRATEGIES = ("head", "last", "last2", "all")
+STRATEGY_LABELS = {"head": "분류기만", "last": "마지막 stage", "last2": "마지막 두 stage", "all": "모델 전체"}
+
+
+def compare_strategies(bb, train, test, *, strategies=STRATEGIES, seeds=(0, 1, 2), epochs: int = 4,
+                       lr: float = 1e-3, decay: float = 0.5, num_classes: int = 2, progress: bool = True,
+                       desc: str = "") -> list:
+    """Train every strategy (``'head'``/``'last'``/``'last2'``/``'all'``) on the same data for every seed.
+
+    ``train``/``test`` are image datasets (tensors already transformed). The frozen part is run
+    **once** (:func:`cache_stages`); each strategy then trains stages ``[k:]`` + a new head from the
+    cached input of stage ``k`` with :func:`train_from` (same epochs, lr and schedule for all).
+    Returns ``[{"which", "seed", "acc", "seconds", "trainable"}, ...]``. The setup it automates is
+    shown in full in notebooks/04_fine_tuning.ipynb, section 5 (노트북 04 §5 에서 처음 전체 코드를 보여 줍니다).
+    """
+    from tqdm.auto import tqdm
+
+    ks = {w: first_trainable(bb, w) for w in strategies}
+    at = tuple(sorted({k for k in ks.values() if k < len(body_stages(bb))}))
+    tr = cache_stages(bb, train, at=at, progress=False)
+    te = cache_stages(bb, test, at=at, progress=False)
+    rows = []
+    bar = tqdm([(w, s) for w in strategies for s in seeds], desc=desc or "strategies", unit="run",
+               disable=not progress)
+    for which, seed in bar:
+        k = ks[which]
+        key = "features" if k == len(body_stages(bb)) else k
+        model, hist = train_from(bb, k, tr[key], te[key], epochs=epochs, lr=lr, decay=decay,
+                                 num_classes=num_classes, seed=seed, progress=False)
+        rows.append({"which": which, "seed": seed, "acc": hist.final_test_acc, "seconds": hist.train_time,
+                     "trainable": sum(p.numel() for p in model.parameters())})
+        bar.set_postfix(which=which, acc=f"{hist.final_test_acc:.3f}")
+    return rows
+
+
+def summarize(rows: list) -> dict:
+    """``{which: (mean acc, std acc over seeds, mean seconds, trainable)}`` in the order of the rows."""
+    out = {}
+    for which in dict.fromkeys(r["which"] for r in rows):
+        acc = torch.tensor([r["acc"] for r in rows if r["which"] == which], dtype=torch.float64)
+        secs = [r["seconds"] for r in rows if r["which"] == which]
+        std = acc.std().item() if len(acc) > 1 else 0.0
+        out[which] = (acc.mean().item(), std, sum(secs) / len(secs),
+                      next(r["trainable"] for r in rows if r["which"] == which))
+    return out
+
+
+def plot_strategies(results: dict, chance: dict | None = None):
+    """One panel per quadrant ``{(size, similarity): rows}``: test accuracy of each strategy (mean ± std
+    over seeds, dots = single seeds); the textbook's choice for that quadrant is outlined."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(2.7 * len(results), 3.6), squeeze=False)
+    for ax, ((size, sim), rows) in zip(axes[0], results.items()):
+        summ = summarize(rows)
+        names = list(summ)
+        means = [100 * summ[w][0] for w in names]
+        stds = [100 * summ[w][1] for w in names]
+        pick = QUADRANTS[(size, sim)][0]
+        bars = ax.bar(range(len(names)), means, yerr=stds, capsize=3,
+                      color=["tab:orange" if w == pick else "tab:blue" for w in names],
+                      edgecolor=["black" if w == pick else "none" for w in names], linewidth=1.5)
+        for i, w in enumerate(names):
+            ys = [100 * r["acc"] for r in rows if r["which"] == w]
+            ax.plot([i] * len(ys), ys, "k.", ms=4)
+            ax.annotate(f"{means[i]:.1f}", (bars[i].get_x() + bars[i].get_width() / 2, means[i] + stds[i]),
+                        ha="center", va="bottom", fontsize=8)
+        lo = min(m - s for m, s in zip(means, stds))
+        ax.set_ylim(max(0, lo - 12), 100)
+        ax.set_xticks(range(len(names)), [STRATEGY_LABELS[w].replace(" ", "\n", 1) for w in names], fontsize=8)
+        ax.set_title(f"{SIZE_LABELS[size]}\n{SIMILARITY_LABELS[sim]}", fontsize=9)
+        if chance and (size, sim) in chance:
+            ax.axhline(100 * chance[(size, sim)], color="gray", ls=":", lw=1)
+    axes[0][0].set_ylabel("test 정확도 (%)")
+    fig.suptitle("교과서의 표를 데이터로: 사분면마다 네 전략 (주황 = 교과서의 선택, 막대 = 시드 평균 ± 표준편차)",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def plot_quadrant(bb, size: str = "small", similarity: str = "similar"):
@@ -373,7 +480,7 @@ def quadrant_widget(bb, inputs: dict):
         with out_train:
             try:
                 info, _, hist = train_quadrant(bb, size.value, sim.value, inputs, epochs=epochs.value)
-                print(f"{info['text']}: 학습 파라미터 {info['trainable']:,}개, {epochs.value} 에포크 "
+                print(f"{info['text']}: 학습 파라미터 {info['trainable']:,}개, {len(hist.train_loss)} 에포크 "
                       f"{hist.train_time:.1f} s, test 정확도 {hist.final_test_acc:.2%}")
             except Exception as err:
                 print(f"학습하지 못했습니다: {type(err).__name__}: {err}")

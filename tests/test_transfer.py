@@ -148,8 +148,9 @@ def test_cache_stages_one_pass(bb):
         torch.testing.assert_close(bb.body()(ds.tensors[0]), out["features"].x)
 
 
-def test_cached_training_equals_training_through_the_frozen_body(resnet):
+def test_cached_training_equals_training_through_the_frozen_body(resnet, monkeypatch):
     """The speed lesson's claim: same data, same seed -> the same head, whichever way it is fed."""
+    monkeypatch.setenv("CHAPTER5_PRECISION", "fp32")   # bf16 autocast would round the slow path only
     ds = _toy_images(n=32)
     fb = copy.copy(resnet)
     fb.model = copy.deepcopy(resnet.model)
@@ -270,3 +271,53 @@ def test_quadrant_widget_draws_and_trains_without_raising(resnet, capsys):
     button.click()
     out = capsys.readouterr().out
     assert "학습하지 못했습니다" in out and "no cached inputs" in out
+
+
+def test_smaller_data_trains_fewer_parameters_within_the_same_similarity(bb):
+    """The table's trade-off: within one similarity the smaller dataset trains fewer parameters, while
+    small-and-dissimilar (last two stages) trains more than large-and-similar (last stage)."""
+    count = {(s, m): transfer.describe_quadrant(bb, s, m)["trainable"] for s, m in transfer.QUADRANTS}
+    for sim in ("similar", "dissimilar"):
+        assert count[("small", sim)] < count[("large", sim)]
+    assert count[("small", "dissimilar")] > count[("large", "similar")]
+    head = sum(p.numel() for p in bb.head.parameters())
+    assert count[("small", "similar")] == head
+    assert count[("large", "dissimilar")] == sum(p.numel() for p in bb.model.parameters())
+
+
+def _fashion_quick(bb, train, n, px=32):
+    from torchvision import transforms as T
+
+    from chapter5 import data
+
+    x, y = data.fashion_tensors(train=train, normalize=False, limit=n)
+    x = nn.functional.interpolate(x, size=px, mode="bilinear", align_corners=False)
+    x = T.Normalize(bb.mean, bb.std)(x.expand(-1, 3, -1, -1)).contiguous()
+    return torch.utils.data.TensorDataset(x, y)
+
+
+def test_quadrant_measurement_runs_on_the_dissimilar_set_in_quick_mode(effnet):
+    """Notebook 04 section 7: every strategy trained on FashionMNIST (grey clothing, not ImageNet-like)."""
+    b = copy.copy(effnet)
+    b.model = copy.deepcopy(effnet.model).eval()
+    b.replace_head(10)
+    before = {k: v.clone() for k, v in b.model.state_dict().items()}
+    tr, te = _fashion_quick(b, True, 24), _fashion_quick(b, False, 16)
+    rows = transfer.compare_strategies(b, tr, te, seeds=(0,), epochs=1, num_classes=10, progress=False)
+    assert [r["which"] for r in rows] == list(transfer.STRATEGIES)
+    summ = transfer.summarize(rows)
+    counts = [summ[w][3] for w in transfer.STRATEGIES]
+    assert counts == sorted(counts) and len(set(counts)) == 4
+    assert summ["head"][3] == 1280 * 10 + 10
+    assert summ["all"][3] == sum(p.numel() for n, p in b.model.named_parameters() if not n.startswith("_fc.")) \
+        + 1280 * 10 + 10
+    assert all(0.0 <= r["acc"] <= 1.0 and r["seconds"] >= 0 for r in rows)
+    assert all(torch.equal(v, b.model.state_dict()[k]) for k, v in before.items())   # bb is not trained
+    import matplotlib
+
+    from chapter5 import viz
+
+    matplotlib.use("Agg")
+    viz.use_korean_font()
+    fig = transfer.plot_strategies({("small", "dissimilar"): rows}, chance={("small", "dissimilar"): 0.1})
+    assert len(fig.axes) == 1
