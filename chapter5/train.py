@@ -263,6 +263,10 @@ def save_run(model, name: str, fp: str, hist: History) -> Path:
 
 # --------------------------------------------------------------------------- fit
 
+_SAID: set = set()  # precision lines already printed in this kernel
+ESTIMATE_FROM_S = 20.0  # runs shorter than this get the progress bar only
+
+
 def _fmt_seconds(s: float) -> str:
     s = max(1, round(s))
     return f"{s // 60}분 {s % 60}초" if s >= 60 else f"{s}초"
@@ -306,10 +310,11 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
             gen.set_state(gen_state)
     layout = (precision == "bf16" and first is not None and first[0].dim() == 4
               and channels_last_ok(model, first[0].to(device)))
-    if progress:
-        print(f"[{desc}] 정밀도 (precision): "
-              + ("bf16 autocast (이 CPU 는 bf16 을 직접 계산합니다)" if precision == "bf16" else "fp32")
-              + (" + channels_last" if layout else ""))
+    said = ("bf16 autocast (이 CPU 는 bf16 을 직접 계산합니다)" if precision == "bf16" else "fp32") \
+        + (" + channels_last" if layout else "")
+    if progress and said not in _SAID:  # once per kernel: it is a fact about this machine
+        _SAID.add(said)
+        print(f"정밀도 (precision): {said}")
     n_batches = len(train_loader)
     hist = History()
     best = (-1.0, None, 0)  # (test accuracy, weights, epoch)
@@ -336,8 +341,9 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
                 if not estimated and i == min(4, n_batches - 1):
                     per_batch = (time.perf_counter() - start) / (i + 1)
                     total_s = per_batch * epochs * n_batches * (1.15 if test_loader is not None else 1.0)
-                    bar.write(f"⏱ 이 셀은 이 컴퓨터에서 약 {_fmt_seconds(total_s)} 걸립니다 "
-                              f"(에포크 {epochs} × 배치 {n_batches}, 배치당 {per_batch * 1000:.0f} ms)")
+                    if total_s >= ESTIMATE_FROM_S:  # a long run: say how long before it starts
+                        bar.write(f"⏱ 이 셀은 이 컴퓨터에서 약 {_fmt_seconds(total_s)} 걸립니다 "
+                                  f"(에포크 {epochs} × 배치 {n_batches}, 배치당 {per_batch * 1000:.0f} ms)")
                     estimated = True
             hist.seconds.append(time.perf_counter() - start)
             hist.train_loss.append(loss_sum.item() / max(total, 1))
