@@ -86,6 +86,19 @@ def execute(nb, cwd: Path, *, quick: bool, timeout: int = 1800, env: dict | None
                 os.environ[k] = v
 
 
+_BACKBONE_LINE = "backbone: "  # printed by chapter5.backbone.load_backbone
+
+
+def backbone_used(nb) -> str | None:
+    """The pretrained backbone a notebook ran with, as its own output says (None if it loads none)."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            for line in out.get("text", "").splitlines() if out.get("output_type") == "stream" else []:
+                if line.startswith(_BACKBONE_LINE):
+                    return line[len(_BACKBONE_LINE):].strip()
+    return None
+
+
 def run_notebook(path: Path, quick: bool = False, timeout: int = 1800, save: bool = True) -> dict:
     """Execute one notebook top to bottom; return its record for results.json."""
     import nbformat
@@ -98,9 +111,18 @@ def run_notebook(path: Path, quick: bool = False, timeout: int = 1800, save: boo
         rows = json.loads(sink.read_text()) if sink.exists() else []
     if save and not quick:
         nbformat.write(nb, path)
-    return {"notebook": path.name, "wall_s": round(wall, 1), "metrics": rows,
+    return {"notebook": path.name, "wall_s": round(wall, 1), "metrics": rows, "backbone": backbone_used(nb),
             "date": _dt.date.today().isoformat(), "cpu": cpu_name(), "cores": os.cpu_count(),
             "mode": "quick" if quick else "full"}
+
+
+def _stored_backbone(name: str) -> str | None:
+    """For records made before the runner noted the backbone: read it from the notebook's stored
+    outputs, which come from that same run."""
+    import nbformat
+
+    path = REPO_ROOT / "notebooks" / name
+    return backbone_used(nbformat.read(path, as_version=4)) if path.is_file() else None
 
 
 def render(records: dict) -> str:
@@ -115,9 +137,13 @@ def render(records: dict) -> str:
     ]
     for name in sorted(records):
         r = records[name]
+        backbone = r.get("backbone") or _stored_backbone(name)
         lines += [f"## {name}", "",
                   f"- date: {r['date']} · machine: {r['cpu']} ({r['cores']} cores, CPU only) · mode: {r['mode']}",
-                  f"- whole notebook wall time: {r['wall_s']:.0f} s ({r['wall_s'] / 60:.1f} min)", "",
+                  f"- whole notebook wall time: {r['wall_s']:.0f} s ({r['wall_s'] / 60:.1f} min)"]
+        if backbone:
+            lines.append(f"- pretrained backbone of these numbers (사전 학습 모델): **{backbone}**")
+        lines += ["",
                   "| figure | measured | textbook | target |", "|---|---|---|---|"]
         for m in r["metrics"]:
             fmt, unit = m.get("fmt", "{:.2f}"), m.get("unit", "")
