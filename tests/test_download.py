@@ -48,12 +48,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def _serve(handler):
+    """A threaded HTTP server on 127.0.0.1 for ``handler``: (httpd, base URL)."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+
+
 @pytest.fixture
 def server():
     handler = type("H", (_Handler,), {"files": {"/f.bin": PAYLOAD}, "log": [], "honour_range": True})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    httpd, _ = _serve(handler)
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
     yield base, handler
     httpd.shutdown()
@@ -194,6 +199,17 @@ def test_download_command_end_to_end_from_local_mirror(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------- a classroom's network
 
+def _answer(handler, body: bytes, start: int) -> None:
+    """200 with the body, or 206 with its tail from ``start`` (a Range request)."""
+    part = body[start:]
+    handler.send_response(206 if start else 200)
+    if start:
+        handler.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+    handler.send_header("Content-Length", str(len(part)))
+    handler.end_headers()
+    handler.wfile.write(part)
+
+
 class _Flaky(http.server.BaseHTTPRequestHandler):
     """Answers from a script: each GET pops the next action for its path."""
     script: dict = {}
@@ -228,23 +244,16 @@ class _Flaky(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.connection.shutdown(2)
             return
-        self.send_response(206 if start else 200)
-        if start:
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        self.send_header("Content-Length", str(len(part)))
-        self.end_headers()
-        self.wfile.write(part)
+        _answer(self, body, start)
 
-    def log_message(self, *args):
-        pass
+    log_message = _Handler.log_message
 
 
 @pytest.fixture
 def flaky():
     handler = type("F", (_Flaky,), {"script": {}, "log": []})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
+    httpd, base = _serve(handler)
+    yield base, handler
     httpd.shutdown()
     httpd.server_close()
 
