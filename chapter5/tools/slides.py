@@ -31,6 +31,8 @@ NOTEBOOKS = REPO_ROOT / "notebooks"
 OUT = REPO_ROOT / "build" / "slides"
 STATIC = "_static"
 SLIDE_W, SLIDE_H = 1280, 720
+HIDE_INPUT_TAGS = ("slides-hide-input",)    # the slide shows the cell's output (a figure) only
+HIDE_OUTPUT_TAGS = ("slides-hide-output",)  # the slide shows the cell's code only (progress bars)
 
 # npm package -> (exact version, sha512 of its registry tarball, folder under _static/,
 # paths inside the package that the decks never load and are not copied)
@@ -185,6 +187,11 @@ def _exporter(template_dir: Path):
     config.SlidesExporter.reveal_width = str(SLIDE_W)  # a 1280×720 projector
     config.SlidesExporter.reveal_height = str(SLIDE_H)
     config.SlidesExporter.reveal_number = "c/t"
+    # Cell tags for the deck only (the notebook is unchanged): a figure slide may hide its
+    # plotting code, a long training cell its progress bars, so the slide fits the screen.
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_input_tags = set(HIDE_INPUT_TAGS)
+    config.TagRemovePreprocessor.remove_all_outputs_tags = set(HIDE_OUTPUT_TAGS)
     config.SlidesExporter.extra_template_basedirs = [str(template_dir)]
     config.SlidesExporter.template_name = TEMPLATE_NAME
     return SlidesExporter(config=config)
