@@ -168,8 +168,8 @@ def feature_extraction(train_n, test_n, epochs: int) -> dict:
         body.eval()
         ftr = torch.cat([body(x) for x, _ in torch.utils.data.DataLoader(tr, batch_size=64)])
         fte = torch.cat([body(x) for x, _ in torch.utils.data.DataLoader(te, batch_size=64)])
-    ytr = torch.tensor([y for _, y in torch.utils.data.DataLoader(tr, batch_size=len(tr))][0])
-    yte = torch.tensor([y for _, y in torch.utils.data.DataLoader(te, batch_size=len(te))][0])
+    ytr = next(iter(torch.utils.data.DataLoader(tr, batch_size=len(tr))))[1]
+    yte = next(iter(torch.utils.data.DataLoader(te, batch_size=len(te))))[1]
     cache_s = time.perf_counter() - start
     torch.manual_seed(0)
     chead = nn.Linear(bb.feature_dim, 2)
