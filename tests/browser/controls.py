@@ -50,6 +50,16 @@ _STATE_JS = r"""
 }
 """
 
+# Whether ``el`` shares its innermost widget box with a button (a quiz answer and its 확인, an
+# epoch slider and its train button): then it is a parameter for that button, pressed at once.
+_BESIDE_BUTTON_JS = r"""
+(el) => {
+  let box = el.parentElement;
+  while (box && !box.classList.contains('widget-box')) box = box.parentElement;
+  return !!(box && box.querySelector('button.widget-button:not(.widget-upload)'));
+}
+"""
+
 # Index (among ``buttons``) of the button that shares the deepest ancestor with ``el``.
 _NEAREST_JS = r"""
 ([el, buttons]) => {
@@ -80,7 +90,8 @@ class ControlResult:
         return self.outcome == "changed"
 
     def row(self) -> str:
-        return f"cell {self.cell:>3} | {self.kind:<8} | {self.label[:40]:<40} | {self.outcome}" + (
+        label = " ".join(self.label.split())[:40]
+        return f"cell {self.cell:>3} | {self.kind:<8} | {label:<40} | {self.outcome}" + (
             f" ({self.detail})" if self.detail else "")
 
 
@@ -162,8 +173,10 @@ def _operate(page, kind: str, ctrl, upload_file: Path | None = None) -> str:
         ctrl.fill(new, timeout=10_000)
         ctrl.press("Enter")
         return f"{old[:20]!r} -> {new[:20]!r}"
-    if kind == "upload":
-        ctrl.locator("input[type=file]").set_input_files(str(upload_file), timeout=10_000)
+    if kind == "upload":  # as a student does: click, pick the file in the chooser
+        with page.expect_file_chooser(timeout=10_000) as chooser:
+            ctrl.click(timeout=10_000)
+        chooser.value.set_files(str(upload_file), timeout=10_000)
         return upload_file.name
     ctrl.click(timeout=10_000)
     return "clicked"
@@ -199,9 +212,15 @@ def drive_all_controls(page, kernel_errors: list, *, photo: Path, corrupt: Path,
                         n_err = len(kernel_errors)
                         before = area.evaluate(_STATE_JS)
                         did = _operate(page, kind, ctrl, f)
-                        wait = redraw_wait if kind in PARAMETER_KINDS and button_handles else timeout
-                        after = _wait_change(page, area, before, wait, kernel_errors, n_err)
-                        outcome, detail = _judge(before, after, kernel_errors, n_err)
+                        after, detail = before, ""
+                        beside = kind in PARAMETER_KINDS and bool(button_handles) \
+                            and ctrl.evaluate(_BESIDE_BUTTON_JS)
+                        if beside:  # a parameter of the button next to it: no redraw to wait for
+                            outcome = "no change"
+                        else:
+                            wait = redraw_wait if kind in PARAMETER_KINDS and button_handles else timeout
+                            after = _wait_change(page, area, before, wait, kernel_errors, n_err)
+                            outcome, detail = _judge(before, after, kernel_errors, n_err)
                         if outcome == "no change" and kind in PARAMETER_KINDS and button_handles:
                             j = page.evaluate(_NEAREST_JS, [ctrl.element_handle(), button_handles])
                             if j >= 0:
