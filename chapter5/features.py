@@ -363,6 +363,11 @@ def feature_map_explorer(views: dict, images: dict, count: int = 16, step: int =
         with adjusting():
             first.value = 0                     # a new layer starts at its first channel
             first.max = (info.shape[0] - 1) // step * step
+            # only counts this layer has channels for: every choice changes the picture
+            allowed = [c for c in counts if c <= info.shape[0]] or [min(counts)]
+            keep = count_dd.value if count_dd.value in allowed else max(allowed)
+            count_dd.options = allowed
+            count_dd.value = keep
 
     def on_upload(change):
         try:
