@@ -94,8 +94,7 @@ def record_exercise(key: str, solved: bool) -> None:
 def record_quiz(quiz: str, question: str, correct: bool) -> None:
     state = load()
     answers = state["quizzes"].setdefault(quiz, {})
-    if correct or question not in answers:
-        answers[question] = bool(correct) or answers.get(question, False)
+    answers[question] = bool(answers.get(question)) or bool(correct)  # once right, stays right
     _save(state)
 
 
