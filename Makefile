@@ -37,9 +37,11 @@ slides: install
 	$(BIN)/python -m chapter5 slides
 
 # Unit tests + every notebook under nbval in quick mode (see conftest.py for the data root),
-# + every notebook run in JupyterLab in headless Chromium (tests/browser).
+# + every notebook run in JupyterLab in headless Chromium (tests/browser). Two pytest-xdist
+# workers: notebook runs wait on kernels and the browser much of the time (conftest.py keeps
+# what must run in order in one worker).
 test: install chromium slides-vendor
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 download: install
 	$(BIN)/python -m chapter5 download

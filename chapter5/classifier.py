@@ -3,6 +3,7 @@
     clf = load_classifier()                 # <artifacts>/catdog_classifier.pt
     clf.predict_path("my_cat.jpg")          # {"Cat": 0.98, "Dog": 0.02}
     classify_upload(clf, raw_bytes)         # probabilities, or a short message for a bad file
+    photo_path("my_dog.jpg") / photo_path("colab")   # a photo of any size (path, or Colab's uploader)
 
 The file holds the weights (only the head when the pretrained body was not
 changed), the class names, the backbone name and the eval transform settings, and
@@ -16,13 +17,14 @@ split, never on the test set), :func:`comparison_table` and :func:`comparison_se
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .config import artifacts_dir
+from .config import artifacts_dir, in_colab
 
 FORMAT = "chapter5-classifier/1"
 CLASS_NAMES = ("Cat", "Dog")
@@ -80,7 +82,7 @@ def save_classifier(bb, class_names=CLASS_NAMES, path=None, body_trained: bool =
                "class_names": list(class_names), "body_trained": bool(body_trained),
                "state_dict": {k: v.detach().cpu().clone() for k, v in state.items()},
                "transform": transform_settings(bb), "metrics": dict(metrics or {})}
-    tmp = path.with_name(path.name + ".part")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")  # two kernels never share one
     torch.save(payload, tmp)
     tmp.replace(path)
     return path
@@ -249,7 +251,52 @@ def upload_widget(clf: Classifier):
                 print(f"예측하지 못했습니다: {type(err).__name__}: {err}")
 
     upload.observe(on_upload, names="value")
-    return W.VBox([W.HTML("고양이나 개 사진 (JPEG/PNG) 을 올려 보세요."), upload, out])
+    return W.VBox([W.HTML("고양이나 개 사진 (JPEG/PNG) 을 올려 보세요. " + BIG_PHOTO_TIP), upload, out])
+
+
+COLAB_UPLOAD = "colab"  # the PHOTO_PATH that opens Colab's own upload dialog
+BIG_PHOTO_TIP = ("Colab 에서 1 MB 이상 사진이 올라가지 않으면 아래 <code>PHOTO_PATH</code> 셀을 쓰세요 "
+                 "(Colab 의 위젯은 1 MB 이상 파일을 버립니다).")
+
+
+def photo_path(path="") -> Path | None:
+    """A photo of any size, checked, for notebooks 03 and 05: a file on disk, or with
+    ``path="colab"`` Colab's own uploader (``google.colab.files.upload``, no size limit).
+
+    Colab's ipywidgets 7.7.1 ``FileUpload`` silently drops files of 1 MB or more
+    (ipywidgets#3452) and phone photos are bigger. Returns the image file, or None after
+    one Korean line that says what to do.
+    """
+    path = str(path or "").strip()
+    if not path:
+        print("ℹ️ 큰 사진 (1 MB 이상): PHOTO_PATH 에 사진 파일의 경로를 적고 (Colab 에서는 \"colab\") 이 셀을 다시 실행하세요.")
+        return None
+    if path.lower() == COLAB_UPLOAD:
+        if not in_colab():
+            print("ℹ️ \"colab\" 은 Google Colab 에서만 됩니다: 여기서는 PHOTO_PATH 에 사진 파일의 경로를 적으세요.")
+            return None
+        from google.colab import files  # Colab's own dialog; it also writes the files to the working folder
+
+        uploaded = files.upload()
+        if not uploaded:
+            print("ℹ️ 사진을 고르지 않았습니다: 셀을 다시 실행하고 파일을 고르세요.")
+            return None
+        name, content = next(iter(uploaded.items()))
+        file = Path(name).resolve()
+        if not file.is_file():
+            file.write_bytes(content)
+    else:
+        file = Path(path).expanduser()
+    if not file.is_file():
+        print(f"❌ 파일을 찾지 못했습니다: {path} — 경로를 확인하세요 (Colab: 왼쪽 📁 파일 패널 → 파일의 ⋮ → '경로 복사').")
+        return None
+    try:
+        open_image_bytes(file.read_bytes())
+    except BadImage as err:
+        print(f"❌ {file.name}: {err}")
+        return None
+    print(f"📷 {file.name} ({file.stat().st_size / 2**20:.1f} MB)")
+    return file
 
 
 # --------------------------------------------------------------------------- fair comparison (notebook 03 §7)

@@ -254,7 +254,7 @@ def load_run(model, name: str, fp: str) -> tuple[History | None, str]:
 
 def save_run(model, name: str, fp: str, hist: History) -> Path:
     path = run_path(name)
-    tmp = path.with_name(path.name + ".part")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")  # two kernels never share one
     torch.save({"fingerprint": fp, "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                 "history": hist.as_dict()}, tmp)
     os.replace(tmp, path)

@@ -180,3 +180,70 @@ def test_unreadable_file_and_unavailable_backbone(saved, offline):
         classifier.load_classifier(other)
     msg = str(info.value)
     assert "resnet18" in msg and "not available" in msg and "efficientnet-lite0" in msg and "\n" not in msg
+
+
+@pytest.fixture
+def big_photo(tmp_path):
+    """A real photo saved as a JPEG of more than 1 MB (what Colab's FileUpload drops)."""
+    src = SHARED / "cat.jpg"
+    if not src.is_file():
+        pytest.skip("offline course data not present")
+    with Image.open(src) as img:
+        big = img.convert("RGB").resize((3000, 2000))
+    path = tmp_path / "phone photo.jpg"
+    big.save(path, quality=98)
+    assert path.stat().st_size > 2**20, path.stat().st_size
+    return path
+
+
+def test_photo_path_takes_a_big_photo_from_a_path(big_photo, capsys):
+    assert classifier.photo_path(str(big_photo)) == big_photo
+    out = capsys.readouterr().out
+    assert "phone photo.jpg" in out and "MB" in out
+    image = Image.open(classifier.photo_path(big_photo))
+    assert image.size == (3000, 2000)
+
+
+def test_photo_path_says_what_to_do_instead_of_raising(tmp_path, capsys):
+    assert classifier.photo_path("") is None
+    assert "PHOTO_PATH" in capsys.readouterr().out
+    assert classifier.photo_path(tmp_path / "nope.jpg") is None
+    out = capsys.readouterr().out
+    assert out.startswith("❌ 파일을 찾지 못했습니다") and out.count("\n") == 1
+    junk = tmp_path / "notes.jpg"
+    junk.write_bytes(b"hello")
+    assert classifier.photo_path(junk) is None
+    assert "이미지 파일이 아닙니다" in capsys.readouterr().out
+    # "colab" outside Colab: a line, no import of google.colab
+    assert classifier.photo_path("colab") is None
+    assert "Google Colab 에서만" in capsys.readouterr().out
+
+
+def test_photo_path_uses_colabs_own_uploader_in_colab(big_photo, tmp_path, monkeypatch, capsys):
+    """In Colab, "colab" opens google.colab.files.upload (no 1 MB limit); its files land in the
+    working folder and the returned path is that file."""
+    import sys
+    import types
+
+    calls = []
+
+    def upload():
+        calls.append(1)
+        (tmp_path / "IMG_0001.jpg").write_bytes(big_photo.read_bytes())
+        return {"IMG_0001.jpg": big_photo.read_bytes()}
+
+    google = types.ModuleType("google")
+    google_colab = types.ModuleType("google.colab")
+    google_colab.files = types.SimpleNamespace(upload=upload)
+    google.colab = google_colab
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", google_colab)
+    monkeypatch.chdir(tmp_path)
+    got = classifier.photo_path("colab")
+    assert calls == [1]
+    assert got == (tmp_path / "IMG_0001.jpg").resolve()
+    assert Image.open(got).size == (3000, 2000)
+    # the dialog was closed without a file
+    google_colab.files.upload = lambda: {}
+    assert classifier.photo_path("COLAB") is None
+    assert "고르지 않았습니다" in capsys.readouterr().out

@@ -216,3 +216,17 @@ def test_default_progress_file_is_outside_the_repository(monkeypatch, tmp_path):
     assert progress.path() == tmp_path / "xdg" / "chapter5" / "progress.json"
     monkeypatch.delenv("XDG_DATA_HOME")
     assert REPO_ROOT not in progress.path().parents
+
+
+def test_progress_file_on_windows_and_macos(monkeypatch, tmp_path):
+    """The README's Windows path: progress in %APPDATA%\\chapter5 (also without APPDATA), macOS's
+    Application Support; the time limit's fallback used there is tested off the main thread above."""
+    monkeypatch.delenv("CHAPTER5_PROGRESS")
+    monkeypatch.setattr(progress.sys, "platform", "win32")
+    monkeypatch.setenv("APPDATA", str(tmp_path / "Roaming"))
+    assert progress.path() == tmp_path / "Roaming" / "chapter5" / "progress.json"
+    monkeypatch.delenv("APPDATA")
+    monkeypatch.setattr(progress.Path, "home", classmethod(lambda cls: tmp_path / "home"))
+    assert progress.path() == tmp_path / "home" / "AppData" / "Roaming" / "chapter5" / "progress.json"
+    monkeypatch.setattr(progress.sys, "platform", "darwin")
+    assert progress.path() == tmp_path / "home" / "Library" / "Application Support" / "chapter5" / "progress.json"

@@ -270,3 +270,45 @@ def test_threads_are_capped_at_physical_cores_but_a_lower_choice_is_kept():
         assert train.use_physical_cores() == min(train.physical_cores(), __import__("os").cpu_count())
     finally:
         torch.set_num_threads(before)
+
+
+_NOTEBOOK_FIT = '''
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from chapter5 import train
+train.ESTIMATE_FROM_S = 0.0   # this tiny run is "long": the estimate line must appear
+g = torch.Generator().manual_seed(0)
+x = torch.randn(512, 1, 8, 8, generator=g)
+y = (x.mean((1, 2, 3)) > 0).long()
+loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True, generator=g)
+model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 2))
+hist = train.fit(model, loader, loader, epochs=2, desc="demo-run", seed=0)
+'''
+
+
+def test_estimate_and_progress_bar_appear_in_a_notebook_output(tmp_path):
+    """In a real kernel, a named ``train.fit`` leaves in the cell's output a tqdm progress bar (an
+    ipywidgets view, with its ETA) and the "이 셀은 이 컴퓨터에서 약 …" estimate line; and the
+    shipped notebook 02 kept both from its full run."""
+    import json
+    from pathlib import Path
+
+    import nbformat
+    from chapter5.tools.results import execute
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_NOTEBOOK_FIT)])
+    execute(nb, tmp_path, quick=True, timeout=300, env={"CHAPTER5_ARTIFACTS": str(tmp_path / "art")})
+    outs = nb.cells[0].outputs
+    assert not [o for o in outs if o.output_type == "error"], outs
+    bars = [o for o in outs if o.output_type == "display_data"
+            and "application/vnd.jupyter.widget-view+json" in o.data and "demo-run" in o.data.get("text/plain", "")]
+    assert bars, [o.output_type for o in outs]
+    text = "".join(o.get("text", "") for o in outs if o.output_type == "stream")
+    assert "⏱ 이 셀은 이 컴퓨터에서 약" in text and "(에포크 2 × 배치 16," in text, text
+
+    stored = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "02_dnn_vs_cnn.ipynb").read_text("utf-8"))
+    cnn = next(c for c in stored["cells"] if c["cell_type"] == "code" and 'desc="CNN"' in "".join(c["source"]))
+    plain = ["".join(o.get("data", {}).get("text/plain", "")) for o in cnn["outputs"] if o["output_type"] == "display_data"]
+    assert any(p.startswith("CNN:") and "batch/s" in p for p in plain), plain
+    assert any("⏱ 이 셀은 이 컴퓨터에서 약" in "".join(o.get("text", "")) for o in cnn["outputs"])
