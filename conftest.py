@@ -31,9 +31,9 @@ os.environ.setdefault("CHAPTER5_DOWNLOAD_BACKOFF", "0.01")  # retries are tested
 
 # `make test` runs pytest with `-n 2 --dist loadgroup` (pytest-xdist): tests that must run in order
 # in one process share a group. The notebooks under nbval run 01 -> 06 in one worker (05 explains
-# the classifier that 03 saved); the browser tests share one JupyterLab server; the Colab bundle
-# tests share one install of Colab's ipywidgets.
-_GROUPS = (("tests/browser/", "browser"), ("notebooks/", "notebooks"), ("tests/test_colab.py", "colab"))
+# the classifier that 03 saved); the browser tests share one JupyterLab server. (The Colab bundle
+# runs are split into two groups in tests/test_colab.py.)
+_GROUPS = (("tests/browser/", "browser"), ("notebooks/", "notebooks"))
 
 
 def pytest_itemcollected(item):  # marked while collecting: before xdist reads the groups

@@ -19,6 +19,8 @@ full); ``fit`` repeats that step and adds what a student's laptop needs:
   (``desc``) loads its saved weights and history from ``<artifacts>/runs/`` instead of
   training, when the file was made by the same code and settings (a fingerprint is stored);
   otherwise it says why in Korean and trains. Every named full run saves that file.
+  :func:`memo` does the same for a cell whose result is not one model (a multi-seed
+  experiment, a table).
 """
 from __future__ import annotations
 
@@ -232,33 +234,95 @@ def fingerprint(model, train_loader, *, epochs, optimizer, loss_fn, scheduler, s
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def load_run(model, name: str, fp: str) -> tuple[History | None, str]:
-    """``(history, message)``: the saved run when it matches ``fp``, else None and why (Korean)."""
+def _read_saved(name: str, fp: str) -> tuple[dict | None, str]:
+    """``(saved dict, "")`` when ``<runs>/<name>.pt`` was made with fingerprint ``fp``, else None
+    and why (Korean, one line)."""
     path = run_path(name)
     if not path.is_file():
-        return None, f"저장된 결과가 없습니다 ({path.name}) → 지금 학습합니다."
+        return None, f"저장된 결과가 없습니다 ({path.name}) → 지금 실행합니다."
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - truncated or not a run file
-        return None, f"저장된 결과 파일이 손상되었습니다 ({path.name}) → 지금 학습합니다."
+        return None, f"저장된 결과 파일이 손상되었습니다 ({path.name}) → 지금 실행합니다."
     if not isinstance(saved, dict) or saved.get("fingerprint") != fp:
-        return None, (f"저장된 결과는 다른 코드나 설정으로 만든 것입니다 ({path.name}) → 지금 학습합니다. "
+        return None, (f"저장된 결과는 다른 코드나 설정으로 만든 것입니다 ({path.name}) → 지금 실행합니다. "
                       "(교사용: make results 로 다시 만드세요)")
+    return saved, ""
+
+
+def _write_saved(name: str, content: dict) -> Path:
+    path = run_path(name)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")  # two kernels never share one
+    torch.save(content, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_run(model, name: str, fp: str) -> tuple[History | None, str]:
+    """``(history, message)``: the saved run when it matches ``fp``, else None and why (Korean)."""
+    saved, why = _read_saved(name, fp)
+    if saved is None:
+        return None, why
     try:
         model.load_state_dict(saved["state_dict"])
-    except (RuntimeError, KeyError):
-        return None, f"저장된 가중치가 이 모델과 맞지 않습니다 ({path.name}) → 지금 학습합니다."
-    hist = History(**{k: list(v) for k, v in saved["history"].items()}, loaded=True)
-    return hist, f"📦 class mode: 저장된 학습 결과를 불러왔습니다 ({path.name}, 학습 {hist.train_time:.0f}초 분량)."
+        hist = History(**{k: list(v) for k, v in saved["history"].items()}, loaded=True)
+    except (RuntimeError, KeyError, TypeError):
+        return None, f"저장된 가중치가 이 모델과 맞지 않습니다 ({run_path(name).name}) → 지금 학습합니다."
+    return hist, f"📦 class mode: 저장된 학습 결과를 불러왔습니다 ({run_path(name).name}, 학습 {hist.train_time:.0f}초 분량)."
 
 
 def save_run(model, name: str, fp: str, hist: History) -> Path:
-    path = run_path(name)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")  # two kernels never share one
-    torch.save({"fingerprint": fp, "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                "history": hist.as_dict()}, tmp)
-    os.replace(tmp, path)
-    return path
+    return _write_saved(name, {"fingerprint": fp, "history": hist.as_dict(),
+                               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}})
+
+
+def _source(fn) -> str:
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return getattr(fn, "__qualname__", repr(fn))
+
+
+def _plain(value):
+    """``value`` with NumPy numbers and arrays as Python numbers and tensors (what
+    ``torch.load(weights_only=True)`` reads back)."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value.copy())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    return value
+
+
+def memo(name: str, compute, *, code=(), settings=None):
+    """Class mode for a cell whose result is not one ``fit``: a multi-seed experiment, a table.
+
+    ``compute()`` runs and its result (numbers, strings, lists, tuples, dicts, tensors; NumPy
+    values become Python numbers and tensors) is saved to ``<artifacts>/runs/<name>.pt`` with a
+    fingerprint of the source of ``compute`` and of the functions in ``code`` (what defines the
+    experiment), ``settings`` and the mode. In class mode that file is returned instead of
+    computing when its fingerprint matches; a missing, truncated or mismatched file says why in
+    one Korean line and computes.
+    """
+    parts = [_source(f) for f in (compute, *code)] + [repr(settings), "quick" if is_quick() else "full"]
+    fp = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    if class_mode():
+        saved, why = _read_saved(name, fp)
+        if saved is not None and "value" in saved:
+            print(f"📦 class mode: 저장된 결과를 불러왔습니다 ({run_path(name).name}, 계산 {saved.get('seconds', 0):.0f}초 분량).")
+            return saved["value"]
+        print(why or f"저장된 파일에 결과가 없습니다 ({run_path(name).name}) → 지금 실행합니다.")
+    start = time.perf_counter()
+    value = compute()
+    _write_saved(name, {"fingerprint": fp, "value": _plain(value), "seconds": time.perf_counter() - start})
+    return value
 
 
 # --------------------------------------------------------------------------- fit

@@ -22,6 +22,9 @@ def test_every_key_is_there(report):
         assert key in rep, key
     assert rep["machine"]["cpu"] and rep["machine"]["threads"] >= 1 and "torch" in rep["machine"]
     assert 0 < rep["peak_rss_gb"] < 24
+    after = list(rep["peak_rss_gb_after"].values())  # a running maximum, one per workload
+    assert list(rep["peak_rss_gb_after"]) == ["dnn", "cnn", "feature_extraction", "fine_tuning"]
+    assert after == sorted(after) and after[-1] <= rep["peak_rss_gb"]
 
 
 def test_both_loops_trained_and_ratios_come_from_the_measured_times(report):

@@ -175,16 +175,26 @@ BUNDLES = sorted(p.name for p in DIST.glob("[0-9][0-9]_*.ipynb"))
 # (a mirror on 127.0.0.1) and once without it (offline: the EfficientNet-Lite0 fallback)
 PRETRAINED = ("03_feature_extraction.ipynb", "04_fine_tuning.ipynb", "05_feature_maps.ipynb")
 CASES = [(n, "offline") for n in BUNDLES] + [(n, "resnet18") for n in BUNDLES if n in PRETRAINED]
+# two halves of about the same run time, one per pytest-xdist worker (`make test` runs two)
+HALVES = [pytest.param(n, w, id=f"{n[:2]}-{w}", marks=pytest.mark.xdist_group(f"colab-{k % 2}"))
+          for k, (n, w) in enumerate(sorted(CASES, key=lambda c: (c[0], c[1])))]
 
 
 @pytest.fixture(scope="session")
-def colab_widgets():
-    """Colab's ipywidgets 7.7.1 (kernel side) in a folder put first on PYTHONPATH."""
+def colab_widgets(tmp_path_factory):
+    """Colab's ipywidgets 7.7.1 (kernel side) in a folder put first on PYTHONPATH (installed once,
+    into a temporary folder renamed into place: two test workers never see half an install)."""
     if not (COLAB_WIDGETS / "ipywidgets" / "__init__.py").is_file():
+        target = tmp_path_factory.mktemp("ipywidgets-7.7.1")
         proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
-                               str(COLAB_WIDGETS), "ipywidgets==7.7.1", "ipython_genutils"],
+                               str(target), "ipywidgets==7.7.1", "ipython_genutils"],
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, f"ipywidgets 7.7.1 could not be installed: {proc.stderr.strip()[-300:]}"
+        COLAB_WIDGETS.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(target, COLAB_WIDGETS)
+        except OSError:  # the other worker was first: its complete install is there
+            assert (COLAB_WIDGETS / "ipywidgets" / "__init__.py").is_file()
     return COLAB_WIDGETS
 
 
@@ -267,7 +277,7 @@ def _stream_text(cell) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,weights", CASES, ids=[f"{n[:2]}-{w}" for n, w in CASES])
+@pytest.mark.parametrize("name,weights", HALVES)
 def test_bundle_runs_alone_with_colabs_versions(name, weights, tmp_path, no_chapter5_env, colab_widgets,
                                                 resnet18_mirror):
     """Each single-file bundle, copied alone into an empty folder, runs top to bottom (quick mode)

@@ -312,3 +312,35 @@ def test_estimate_and_progress_bar_appear_in_a_notebook_output(tmp_path):
     plain = ["".join(o.get("data", {}).get("text/plain", "")) for o in cnn["outputs"] if o["output_type"] == "display_data"]
     assert any(p.startswith("CNN:") and "batch/s" in p for p in plain), plain
     assert any("⏱ 이 셀은 이 컴퓨터에서 약" in "".join(o.get("text", "")) for o in cnn["outputs"])
+
+
+def _experiment():
+    import numpy as np
+
+    _experiment.calls += 1
+    return {("small", "similar"): [np.float64(91.5), 92.25], "curve": np.arange(3), "n": np.int64(7)}
+
+
+def test_memo_saves_then_class_mode_loads_and_refuses_others(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("CHAPTER5_ARTIFACTS", str(tmp_path))
+    monkeypatch.delenv("CHAPTER5_CLASS_MODE", raising=False)
+    _experiment.calls = 0
+    first = train.memo("exp", _experiment, settings={"seeds": 3})
+    assert _experiment.calls == 1 and train.run_path("exp").is_file()
+    monkeypatch.setenv("CHAPTER5_CLASS_MODE", "1")
+    got = train.memo("exp", _experiment, settings={"seeds": 3})
+    assert _experiment.calls == 1, "class mode must load, not compute"
+    assert "불러왔습니다" in capsys.readouterr().out
+    assert got[("small", "similar")] == [91.5, 92.25] and got["n"] == 7 and type(got["n"]) is int
+    assert torch.equal(got["curve"], torch.arange(3)) and first["n"] == 7
+    # other settings, or another function that defines the experiment: refused, computed again
+    train.memo("exp", _experiment, settings={"seeds": 5})
+    assert _experiment.calls == 2 and "다른 코드나 설정" in capsys.readouterr().out
+    train.memo("exp", _experiment, code=[_conv_net], settings={"seeds": 5})
+    assert _experiment.calls == 3 and "다른 코드나 설정" in capsys.readouterr().out
+    # truncated: refused, computed; missing: computed
+    train.run_path("exp").write_bytes(train.run_path("exp").read_bytes()[:50])
+    train.memo("exp", _experiment, code=[_conv_net], settings={"seeds": 5})
+    assert _experiment.calls == 4 and "손상" in capsys.readouterr().out
+    train.memo("exp-new", _experiment)
+    assert _experiment.calls == 5 and "저장된 결과가 없습니다" in capsys.readouterr().out

@@ -331,10 +331,15 @@ def run(tiny: bool = False, with_class_mode: bool = False) -> dict:
     fn, ft, fe = sizes["fashion"]
     cn, ct, ce = sizes["catdog"]
     rep = {"machine": machine(), "mode": "tiny" if tiny else "full"}
+    rss = rep["peak_rss_gb_after"] = {}  # the process's peak so far, after each workload: who raised it
     rep["dnn"] = fashion("dnn", fn, ft, fe)
+    rss["dnn"] = peak_rss_gb()
     rep["cnn"] = fashion("cnn", fn, ft, fe)
+    rss["cnn"] = peak_rss_gb()
     rep["feature_extraction"] = feature_extraction(cn, ct, ce)
+    rss["feature_extraction"] = peak_rss_gb()
     rep["fine_tuning"] = fine_tuning(cn, ct, ce)
+    rss["fine_tuning"] = peak_rss_gb()
     rep["ingredients"] = ingredients(sizes["steps"])
     rep.update(course_figures())
     if with_class_mode:
@@ -397,7 +402,8 @@ def render(rep: dict) -> str:
               f"(machine of that run: {', '.join(rep.get('course_full_machine', [])) or '—'})",
               f"- class mode, slowest notebook: {f(rep.get('class_mode_max_seconds'), 0)} s"
               + ("" if "class_mode_seconds" in rep else " (run `python -m chapter5 bench --class-mode` after `make results`)"),
-              f"- peak RSS of this benchmark: {f(rep['peak_rss_gb'])} GB", ""]
+              f"- peak RSS of this benchmark: {f(rep['peak_rss_gb'])} GB (the process's peak so far after each workload: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in rep.get("peak_rss_gb_after", {}).items()) + " GB)", ""]
     return "\n".join(lines)
 
 
