@@ -221,10 +221,7 @@ def fingerprint(model, train_loader, *, epochs, optimizer, loss_fn, scheduler, s
     """A hash of the code and settings that produce a run: the model's class source and
     architecture, the optimizer and its hyper-parameters, the loss, the scheduler, the data
     size and batch size, epochs, seed and mode."""
-    try:
-        code = inspect.getsource(type(model))
-    except (OSError, TypeError):
-        code = type(model).__qualname__
+    code = _source(type(model))  # for a class defined in a notebook cell: its methods' source
     groups = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups] if optimizer else None
     parts = [code, repr(model), type(optimizer).__name__, repr(groups), repr(loss_fn),
              type(scheduler).__name__ if scheduler is not None else "-",
@@ -277,9 +274,14 @@ def save_run(model, name: str, fp: str, hist: History) -> Path:
 
 
 def _source(fn) -> str:
+    """The source of a function or class; for a class defined in a notebook cell (which
+    ``inspect`` cannot find) the sources of its methods."""
     try:
         return inspect.getsource(fn)
     except (OSError, TypeError):
+        if inspect.isclass(fn):
+            methods = [v for _, v in sorted(vars(fn).items()) if inspect.isfunction(v)]
+            return fn.__qualname__ + "\n" + "\n".join(_source(m) for m in methods)
         return getattr(fn, "__qualname__", repr(fn))
 
 

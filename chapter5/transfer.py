@@ -334,7 +334,7 @@ def train_quadrant(bb, size: str, similarity: str, inputs: dict, epochs: int = 3
         raise ValueError(f"no cached inputs for stage {key}: cache them first (transfer.cache_stages)")
     train_data, test_data = inputs[key]
     model, hist = train_from(bb, info["k"], train_data, test_data, epochs=epochs, lr=lr, decay=decay,
-                             desc=f"{size}/{similarity}: {info['which']}", progress=progress)
+                             desc=f"{size}/{similarity}: {info['which']} ({epochs} ep)", progress=progress)
     return info, model, hist
 
 

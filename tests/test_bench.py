@@ -45,3 +45,12 @@ def test_markdown_report_names_the_machine_and_the_ratios(report):
     md = (out / "BENCHMARKS.md").read_text()
     assert rep["machine"]["cpu"] in md and f"{rep['cnn']['speedup']:.1f}×" in md
     assert "textbook loop" in md and "course loop" in md
+
+
+def test_class_mode_line_lists_every_notebook_and_what_was_recomputed(report):
+    _, rep = report
+    rep = dict(rep, class_mode_seconds={"01_a.ipynb": 9.4, "02_b.ipynb": 21.6},
+               class_mode_recomputed_cells={"01_a.ipynb": 0, "02_b.ipynb": 2}, class_mode_max_seconds=21.6)
+    md = bench.render(rep)
+    assert "class mode, slowest notebook: 21.60 s" in md or "class mode, slowest notebook: 22 s" in md
+    assert "01 9 s (0), 02 22 s (2)" in md

@@ -344,3 +344,16 @@ def test_memo_saves_then_class_mode_loads_and_refuses_others(monkeypatch, tmp_pa
     assert _experiment.calls == 4 and "손상" in capsys.readouterr().out
     train.memo("exp-new", _experiment)
     assert _experiment.calls == 5 and "저장된 결과가 없습니다" in capsys.readouterr().out
+
+
+def test_memo_fingerprints_a_class_by_its_methods_even_without_a_source_file():
+    """Classes defined in a notebook cell have no file for ``inspect``: their methods count."""
+    ns: dict = {}
+    exec(compile("class Net:\n    def forward(self, x):\n        return x + 1\n", "<cell-1>", "exec"), ns)
+    import linecache
+    linecache.cache["<cell-1>"] = (0, None, ["class Net:\n", "    def forward(self, x):\n", "        return x + 1\n"], "<cell-1>")
+    first = train._source(ns["Net"])
+    assert "return x + 1" in first
+    exec(compile("class Net:\n    def forward(self, x):\n        return x + 2\n", "<cell-2>", "exec"), ns)
+    linecache.cache["<cell-2>"] = (0, None, ["class Net:\n", "    def forward(self, x):\n", "        return x + 2\n"], "<cell-2>")
+    assert train._source(ns["Net"]) != first

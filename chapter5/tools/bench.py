@@ -311,11 +311,13 @@ def class_mode_seconds() -> dict:
 
     from .results import execute
 
-    out = {}
+    out, recomputed = {}, {}
     for path in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         out[path.name] = execute(nb, path.parent, quick=False, env={"CHAPTER5_CLASS_MODE": "1"})
-    return out
+        text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        recomputed[path.name] = text.count("지금 실행합니다") + text.count("지금 학습합니다")
+    return out, recomputed
 
 
 # --------------------------------------------------------------------------- report
@@ -343,8 +345,9 @@ def run(tiny: bool = False, with_class_mode: bool = False) -> dict:
     rep["ingredients"] = ingredients(sizes["steps"])
     rep.update(course_figures())
     if with_class_mode:
-        secs = class_mode_seconds()
+        secs, recomputed = class_mode_seconds()
         rep["class_mode_seconds"] = secs
+        rep["class_mode_recomputed_cells"] = recomputed  # cells that found no matching saved result
         rep["class_mode_max_seconds"] = max(secs.values())
     rep["cnn_epoch_speedup_vs_textbook"] = rep["cnn"]["speedup"]
     rep["peak_rss_gb"] = peak_rss_gb()
@@ -401,7 +404,10 @@ def render(rep: dict) -> str:
               f"- whole course in full mode: {f(rep.get('course_full_minutes'), 1)} min "
               f"(machine of that run: {', '.join(rep.get('course_full_machine', [])) or '—'})",
               f"- class mode, slowest notebook: {f(rep.get('class_mode_max_seconds'), 0)} s"
-              + ("" if "class_mode_seconds" in rep else " (run `python -m chapter5 bench --class-mode` after `make results`)"),
+              + (" — per notebook, top to bottom with the kernel start (cells that found no saved result and computed): "
+                 + ", ".join(f"{k[:2]} {v:.0f} s ({rep['class_mode_recomputed_cells'].get(k, 0)})"
+                             for k, v in rep["class_mode_seconds"].items())
+                 if "class_mode_seconds" in rep else " (run `python -m chapter5 bench --class-mode` after `make results`)"),
               f"- peak RSS of this benchmark: {f(rep['peak_rss_gb'])} GB (the process's peak so far after each workload: "
               + ", ".join(f"{k} {v:.2f}" for k, v in rep.get("peak_rss_gb_after", {}).items()) + " GB)", ""]
     return "\n".join(lines)
@@ -413,6 +419,9 @@ def main(argv=None) -> int:
     parser.add_argument("--class-mode", action="store_true", help="also time every notebook in class mode")
     parser.add_argument("--out", type=Path, default=None, help="folder for BENCHMARKS.md / benchmarks.json (default docs/)")
     args = parser.parse_args(argv)
+    from .results import use_shared_data
+
+    use_shared_data()  # the same data root and run files as `python -m chapter5 results`
     rep = run(tiny=args.tiny, with_class_mode=args.class_mode)
     out = args.out or DOCS
     out.mkdir(parents=True, exist_ok=True)

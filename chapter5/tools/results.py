@@ -154,16 +154,21 @@ def render(records: dict) -> str:
     return "\n".join(lines)
 
 
+def use_shared_data() -> None:
+    """The offline copy ``../shared/data`` as data root when CHAPTER5_DATA is unset and it exists
+    (course machines, CI), with trained models in build/artifacts (never in the read-only copy)."""
+    shared = REPO_ROOT.parent / "shared" / "data"
+    if "CHAPTER5_DATA" not in os.environ and shared.is_dir():
+        os.environ["CHAPTER5_DATA"] = str(shared)
+        os.environ.setdefault("CHAPTER5_ARTIFACTS", str(REPO_ROOT / "build" / "artifacts"))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chapter5 results")
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--no-save", action="store_true", help="do not write outputs back into the notebooks")
     args = parser.parse_args(argv)
-    shared = REPO_ROOT.parent / "shared" / "data"  # the offline copy on course machines and CI
-    if "CHAPTER5_DATA" not in os.environ and shared.is_dir():
-        os.environ["CHAPTER5_DATA"] = str(shared)
-        # never write into the shared read-only copy; same place as the tests use
-        os.environ.setdefault("CHAPTER5_ARTIFACTS", str(REPO_ROOT / "build" / "artifacts"))
+    use_shared_data()
     paths = args.notebooks or sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     records = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
     DOCS.mkdir(exist_ok=True)
