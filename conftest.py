@@ -39,6 +39,8 @@ _GROUPS = (("tests/browser/", "browser"), ("notebooks/", "notebooks"))
 def pytest_itemcollected(item):  # marked while collecting: before xdist reads the groups
     path = Path(str(item.fspath)).resolve()
     rel = path.relative_to(ROOT).as_posix() if ROOT in path.parents else ""
-    for prefix, group in _GROUPS:
-        if rel.startswith(prefix):
-            item.add_marker(pytest.mark.xdist_group(group))
+    group = next((g for prefix, g in _GROUPS if rel.startswith(prefix)), None)
+    if group is None and not any(item.iter_markers("xdist_group")):
+        group = rel  # otherwise one file per group: its module fixtures run once, not once per worker
+    if group:
+        item.add_marker(pytest.mark.xdist_group(group))
