@@ -253,8 +253,7 @@ _MEASURE_JS = """async ([W, H, url]) => {
     const subs = hs[h].querySelectorAll(':scope > section');
     const leaves = subs.length ? [...subs] : [hs[h]];
     for (let v = 0; v < leaves.length; v++) {
-      Reveal.slide(h, v, 10000);
-      await new Promise(r => requestAnimationFrame(() => setTimeout(r, 30)));
+      Reveal.slide(h, v, 10000);  // reading the sizes below lays the slide out: no frame to wait for
       const s = leaves[v];
       const wide = [];
       s.querySelectorAll('pre').forEach(pre => {

@@ -34,18 +34,22 @@ CONTROLS = {
 PARAMETER_KINDS = ("slider", "dropdown", "radio", "toggle", "checkbox", "text")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
-# What the student sees change: images and the text of output/HTML/label widgets, without the
-# controls themselves (a slider's readout, a selected option).
+# What the student sees change, read every 0.3 s while waiting for a redraw: image sources
+# (length and tail) and the text of output/HTML/label widgets, without the controls themselves
+# (a slider's readout, a selected option). Text nodes are walked in place: cloning the output
+# would copy (and decode again) every image on every poll.
 _STATE_JS = r"""
 (area) => {
   const imgs = [...area.querySelectorAll('img')];
-  const clone = area.cloneNode(true);
-  clone.querySelectorAll('.widget-readout, select, input, textarea, .widget-radio-box, .widget-toggle-buttons, button')
-       .forEach(e => e.remove());
-  const text = clone.innerText || '';
-  const errs = [...area.querySelectorAll('.jp-RenderedText')].map(e => e.innerText)
+  const controls = '.widget-readout, select, input, textarea, .widget-radio-box, .widget-toggle-buttons, button';
+  const walker = document.createTreeWalker(area, NodeFilter.SHOW_TEXT);
+  let text = '';
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (!n.parentElement || !n.parentElement.closest(controls)) text += n.nodeValue;
+  }
+  const errs = [...area.querySelectorAll('.jp-RenderedText')].map(e => e.textContent || '')
        .filter(t => /Traceback \(most recent call last\)|^\s*\w*(Error|Exception)\b/m.test(t));
-  return {srcs: imgs.map(i => (i.getAttribute('src') || '').length + ':' + (i.getAttribute('src') || '').slice(-64)),
+  return {srcs: imgs.map(i => { const s = i.getAttribute('src') || ''; return s.length + ':' + s.slice(-64); }),
           decoded: imgs.every(i => i.complete && i.naturalWidth > 0), text, errors: errs};
 }
 """

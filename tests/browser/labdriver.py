@@ -75,6 +75,26 @@ def free_port() -> int:
 
 
 # --------------------------------------------------------------------------- server
+def _running(pid: int, proc: subprocess.Popen | None = None) -> bool:
+    """Is the process alive (a child is reaped first, so that it does not count as a zombie)?"""
+    if proc is not None:
+        return proc.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return False
+
+
 class LabServer:
     """One `jupyter lab` process with throw-away settings; stop() ends it by its PID."""
 
@@ -135,25 +155,44 @@ class LabServer:
                 raise TimeoutError(f"jupyter lab not ready after {self.startup_timeout:.0f}s; see {self.log_path}")
             time.sleep(0.5)
 
+    def info(self) -> dict:
+        """What another process needs to use (and later end) this server: see attach()."""
+        return {"port": self.port, "token": self.token, "pid": self.pid, "tmp": str(self.tmp)}
+
+    @classmethod
+    def attach(cls, root: Path, log_path: Path, info: dict) -> "LabServer":
+        """A handle on a server another pytest-xdist worker started (one server per test run)."""
+        server = cls(root, log_path)
+        server.port, server.token, server.pid, server.tmp = info["port"], info["token"], info["pid"], Path(info["tmp"])
+        return server
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else getattr(self, "_pid", None)
+
+    @pid.setter
+    def pid(self, value: int) -> None:
+        self._pid = value
+
     def stop(self) -> None:
         try:
-            if self.proc is not None and self.proc.poll() is None:
+            if self.pid is not None and _running(self.pid, self.proc):
                 try:
                     self.delete_sessions()
                 except Exception:
                     pass
-                self.proc.send_signal(signal.SIGTERM)  # our server, by its PID
-                try:
-                    self.proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(timeout=10)
-            if self.proc is not None:
+                os.kill(self.pid, signal.SIGTERM)  # our server, by its PID
+                deadline = time.monotonic() + 20
+                while _running(self.pid, self.proc) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+            if self.pid is not None:
                 # Kernels the server started live in its process group (start_new_session).
                 try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    os.killpg(self.pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
+                if self.proc is not None:
+                    self.proc.wait(timeout=10)
         finally:
             if self._log:
                 self._log.close()
@@ -180,9 +219,15 @@ class LabServer:
             body = r.read()
         return json.loads(body) if body else None
 
-    def delete_sessions(self, timeout: float = 30) -> None:
-        """Delete every session and kernel, and wait until none is left."""
+    def delete_sessions(self, path: str | None = None, timeout: float = 30) -> None:
+        """Delete the sessions (and their kernels) of ``path``, or every one when ``path`` is
+        None, and wait until they are gone. Two pytest-xdist workers share this server, so a
+        test only ever deletes the sessions of its own notebook."""
+        gone = set()
         for s in self.api("GET", "/api/sessions"):
+            if path is not None and s.get("path") != path:
+                continue
+            gone.add(s["kernel"]["id"])
             try:
                 self.api("DELETE", f"/api/sessions/{s['id']}")
             except urllib.error.HTTPError as e:
@@ -190,7 +235,7 @@ class LabServer:
                     raise
         deadline = time.monotonic() + timeout
         while True:
-            kernels = self.api("GET", "/api/kernels")
+            kernels = [k for k in self.api("GET", "/api/kernels") if path is None or k["id"] in gone]
             if not kernels:
                 return
             for k in kernels:
@@ -211,7 +256,11 @@ class LabServer:
         return r["schema"]["properties"][key].get("default")
 
     def lab_url(self, rel_path: str) -> str:
-        return f"{self.base_url}/lab/tree/{urllib.parse.quote(rel_path)}?reset&token={self.token}"
+        """The notebook in a workspace of its own (``?reset``: nothing restored), so that two
+        pages on this server never reopen each other's tabs."""
+        workspace = "t-" + re.sub(r"[^A-Za-z0-9_-]", "-", Path(rel_path).stem)
+        return (f"{self.base_url}/lab/workspaces/{workspace}/tree/{urllib.parse.quote(rel_path)}"
+                f"?reset&token={self.token}")
 
 
 # --------------------------------------------------------------------------- page probes
@@ -284,6 +333,25 @@ _SUMMARY_JS = r"""
 
 _OUTPUT_SEL = ".widget-output, img.widget-image"
 _IMAGE_SEL = ".widget-output img, img.widget-image"
+# What Run All is waiting for, read cheaply every half second while the kernel works: prompts,
+# status, and whether an error output appeared (textContent: no layout, no image analysis; the
+# full _SUMMARY_JS runs once the kernel is idle).
+_PROGRESS_JS = r"""
+() => {
+  const panel = document.querySelector('.jp-NotebookPanel');
+  if (!panel) return null;
+  const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator')
+           || document.querySelector('.jp-Notebook-ExecutionIndicator');
+  const error = /Traceback \(most recent call last\)|^\s*\w*(Error|Exception|Interrupt)\b/m;
+  const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')].map(cell => ({
+    prompt: (cell.querySelector('.jp-InputPrompt')?.textContent || '').trim(),
+    errors: [...cell.querySelectorAll('.jp-RenderedText[data-mime-type*="stderr"]')]
+              .map(e => e.textContent || '').filter(t => error.test(t)).map(t => t.slice(0, 300)),
+  }));
+  return {status: ind ? ind.getAttribute('data-status') : null, cells};
+}
+"""
+
 _OUTPUT_STATE_JS = r"""
 (container) => {
   """ + _BLANK_JS + r"""
@@ -395,7 +463,7 @@ def _wait_run_all(page, empty: list[bool], kernel_errors: list, timeout: float) 
     stable, started = 0, False
     last = None
     while time.monotonic() - start < timeout:
-        s = page.evaluate(_SUMMARY_JS)
+        s = page.evaluate(_PROGRESS_JS)
         if s is not None:
             prompts = [c["prompt"] for c in s["cells"]]
             pending = sum(p == "[*]:" or p == "[*]" for p in prompts)
@@ -468,7 +536,7 @@ def check_notebook(context, server: LabServer, rel_path: str, shots: Path, *,
     rep = NotebookReport(notebook=rel_path)
     empty = _empty_code_cells(path)
     rep.code_cells = len(empty)
-    server.delete_sessions()
+    server.delete_sessions(rel_path)
     page = context.new_page()
     page_errors, kernel_errors = [], []
     page.on("pageerror", lambda e: page_errors.append(str(e)[:500]))
@@ -521,8 +589,9 @@ def check_notebook(context, server: LabServer, rel_path: str, shots: Path, *,
         if kernel_errors and not dom_errors:
             rep.failures.extend(f"kernel error message not shown in any cell: {e}" for e in kernel_errors)
         t = rep.mark("check", t)
-        rep.screenshots += _tall_screenshot(page, shots / f"{stem}.png")
-        t = rep.mark("screenshot", t)
+        if not (interact and finished):  # otherwise one picture after the controls shows it all
+            rep.screenshots += _tall_screenshot(page, shots / f"{stem}.png")
+            t = rep.mark("screenshot", t)
         if interact and finished:
             from controls import drive_all_controls
 
@@ -546,7 +615,7 @@ def check_notebook(context, server: LabServer, rel_path: str, shots: Path, *,
         try:
             page.close()
         finally:
-            server.delete_sessions()
+            server.delete_sessions(rel_path)
         rep.mark("close", t)
     rep.seconds = round(time.monotonic() - t0, 1)
     return rep

@@ -34,6 +34,14 @@ def _explain(rep) -> str:
     return "\n".join(lines)
 
 
+# Two pytest-xdist workers share the run's one JupyterLab server (conftest.py), each taking every
+# other notebook; the study-kit test opens 01 and so runs in 01's group, the rest in the other.
+GROUP_OF_01, OTHER_GROUP = pytest.mark.xdist_group("browser-0"), pytest.mark.xdist_group("browser-1")
+BY_GROUP = [pytest.param(nb, id=Path(nb).stem, marks=(GROUP_OF_01, OTHER_GROUP)[k % 2])
+            for k, nb in enumerate(NOTEBOOKS)]
+
+
+@OTHER_GROUP
 def test_widgets_draw_without_a_lab_override(lab):
     """With kernel subshells (ipykernel 7 + JupyterLab >= 4.4) an interact callback races
     matplotlib's figure flush: blank or half-drawn figures (jupyterlab/jupyterlab#19719,
@@ -69,7 +77,7 @@ def upload_files(tmp_path_factory):
     return photo, corrupt
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: Path(p).stem)
+@pytest.mark.parametrize("notebook", BY_GROUP)
 def test_notebook_runs_in_jupyterlab_and_every_control_works(lab, artifacts, notebook, upload_files):
     before = sha256(ROOT / notebook)
     photo, corrupt = upload_files
@@ -102,6 +110,7 @@ def _declared_controls(path: Path) -> int:
     return sum(len(_CONTROL_CALLS.findall("".join(c["source"]))) for c in nb["cells"] if c["cell_type"] == "code")
 
 
+@OTHER_GROUP
 def test_browser_check_catches_the_broken_fixture(lab, artifacts):
     """Proof that the check can fail: an error printed inside an interact callback once the
     slider moves, and a widget that never renders, are both reported (nbval passes this
@@ -117,6 +126,7 @@ def test_browser_check_catches_the_broken_fixture(lab, artifacts):
     assert len(rep.failures) == 2, rep.failures  # and nothing else: cells 1 and 2 run cleanly
 
 
+@OTHER_GROUP
 def test_nbval_alone_passes_the_broken_fixture():
     """The same notebook is green under the project's nbval settings: nbval alone is not enough."""
     proc = subprocess.run(
@@ -127,6 +137,7 @@ def test_nbval_alone_passes_the_broken_fixture():
     assert "3 passed" in out and "failed" not in out, out[-3000:]
 
 
+@GROUP_OF_01
 def test_quiz_and_exercise_feedback_in_jupyterlab(lab, artifacts):
     """The study kit in a real JupyterLab: a quiz question answered wrongly then rightly shows
     both feedbacks; an exercise solved in the browser and checked prints ✅."""
@@ -146,7 +157,7 @@ def test_quiz_and_exercise_feedback_in_jupyterlab(lab, artifacts):
     right = next(i for i, c in enumerate(q.spec["choices"]) if c.get("correct"))
     wrong = next(i for i, c in enumerate(q.spec["choices"]) if not c.get("correct"))
 
-    lab.server.delete_sessions()
+    lab.server.delete_sessions(rel)
     page = lab.context.new_page()
     kernel_errors = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda p: _kernel_errors_from_frame(p, kernel_errors)))
@@ -190,4 +201,4 @@ def test_quiz_and_exercise_feedback_in_jupyterlab(lab, artifacts):
         assert not kernel_errors, kernel_errors
     finally:
         page.close()
-        lab.server.delete_sessions()
+        lab.server.delete_sessions(rel)
