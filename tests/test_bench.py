@@ -22,9 +22,24 @@ def test_every_key_is_there(report):
         assert key in rep, key
     assert rep["machine"]["cpu"] and rep["machine"]["threads"] >= 1 and "torch" in rep["machine"]
     assert 0 < rep["peak_rss_gb"] < 24
-    after = list(rep["peak_rss_gb_after"].values())  # a running maximum, one per workload
-    assert list(rep["peak_rss_gb_after"]) == ["dnn", "cnn", "feature_extraction", "fine_tuning"]
-    assert after == sorted(after) and after[-1] <= rep["peak_rss_gb"]
+    by = rep["peak_rss_gb_by_workload"]  # each workload measured in its own process
+    assert list(by) == ["dnn", "cnn", "feature_extraction", "fine_tuning_textbook", "fine_tuning_course"]
+    assert all(0.1 < v < 24 for v in by.values())
+    assert rep["peak_rss_gb"] >= max(by.values())  # the run's largest process (children included)
+
+
+def test_a_workload_peak_is_its_own():
+    """A child that holds 600 MB reports at least that; the next child starts from scratch."""
+    _, big = bench.isolated(_hold, 600)
+    _, small = bench.isolated(_hold, 0)
+    assert big >= small + 0.5, (big, small)
+
+
+def _hold(mb: int) -> int:
+    import numpy as np
+
+    a = np.ones(mb * 2**20, dtype=np.uint8)
+    return int(a.sum())
 
 
 def test_both_loops_trained_and_ratios_come_from_the_measured_times(report):
