@@ -104,7 +104,8 @@ class LabServer:
         self.startup_timeout = startup_timeout
         self.token = secrets.token_hex(16)
         self.port = 0
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen | None = None  # set only in the process that started the server
+        self.pid: int | None = None
         self.tmp: Path | None = None
         self._log = None
 
@@ -141,6 +142,7 @@ class LabServer:
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.pid = self.proc.pid
         deadline = time.monotonic() + self.startup_timeout
         while True:
             if self.proc.poll() is not None:
@@ -165,14 +167,6 @@ class LabServer:
         server = cls(root, log_path)
         server.port, server.token, server.pid, server.tmp = info["port"], info["token"], info["pid"], Path(info["tmp"])
         return server
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else getattr(self, "_pid", None)
-
-    @pid.setter
-    def pid(self, value: int) -> None:
-        self._pid = value
 
     def stop(self) -> None:
         try:
@@ -290,14 +284,21 @@ function emptyBottom(img) {
 }
 """
 
-_SUMMARY_JS = r"""
-() => {
-  """ + _BLANK_JS + r"""
+# The open notebook's panel, its kernel status indicator and its code cells, and what counts as
+# an error output: shared by the full check and the cheap poll while Run All works.
+_NOTEBOOK_JS = r"""
   const panel = document.querySelector('.jp-NotebookPanel');
   if (!panel) return null;
   const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator')
            || document.querySelector('.jp-Notebook-ExecutionIndicator');
-  const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')].map(cell => {
+  const codeCells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')];
+  const isError = t => /Traceback \(most recent call last\)|^\s*\w*(Error|Exception|Interrupt)\b/m.test(t);
+"""
+
+_SUMMARY_JS = r"""
+() => {
+  """ + _BLANK_JS + _NOTEBOOK_JS + r"""
+  const cells = codeCells.map(cell => {
     const prompt = (cell.querySelector('.jp-InputPrompt')?.textContent || '').trim();
     const area = cell.querySelector('.jp-Cell-outputArea');
     const res = {prompt, errors: [], stderr: [], texts: [], images: [], loading: 0, widgetErrors: [],
@@ -308,7 +309,7 @@ _SUMMARY_JS = r"""
       const mime = el.getAttribute('data-mime-type') || '';
       if (mime.includes('stderr')) {
         // Error outputs render as stderr text; they carry a traceback or an "XxxError:" line.
-        if (/Traceback \(most recent call last\)|^\s*\w*(Error|Exception|Interrupt)\b/m.test(t)) {
+        if (isError(t)) {
           const lines = t.trim().split('\n').filter(l => /^\s*\w*(Error|Exception|Interrupt)\b/.test(l));
           res.errors.push((lines.length ? lines[lines.length - 1] : t.trim().split('\n').pop()).trim().slice(0, 300));
         } else res.stderr.push(t.trim().slice(0, 200));
@@ -338,15 +339,11 @@ _IMAGE_SEL = ".widget-output img, img.widget-image"
 # full _SUMMARY_JS runs once the kernel is idle).
 _PROGRESS_JS = r"""
 () => {
-  const panel = document.querySelector('.jp-NotebookPanel');
-  if (!panel) return null;
-  const ind = panel.querySelector('.jp-Notebook-ExecutionIndicator')
-           || document.querySelector('.jp-Notebook-ExecutionIndicator');
-  const error = /Traceback \(most recent call last\)|^\s*\w*(Error|Exception|Interrupt)\b/m;
-  const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')].map(cell => ({
+  """ + _NOTEBOOK_JS + r"""
+  const cells = codeCells.map(cell => ({
     prompt: (cell.querySelector('.jp-InputPrompt')?.textContent || '').trim(),
     errors: [...cell.querySelectorAll('.jp-RenderedText[data-mime-type*="stderr"]')]
-              .map(e => e.textContent || '').filter(t => error.test(t)).map(t => t.slice(0, 300)),
+              .map(e => e.textContent || '').filter(isError).map(t => t.slice(0, 300)),
   }));
   return {status: ind ? ind.getAttribute('data-status') : null, cells};
 }
