@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     bn = sub.add_parser("bench", help="속도 비교 | benchmark the textbook's loop against the course's (docs/BENCHMARKS.md)")
     bn.add_argument("--tiny", action="store_true", help="작은 부분 데이터 | small subsets, seconds")
     bn.add_argument("--class-mode", action="store_true", help="노트북마다 class mode 시간도 재기 | also time class mode")
+    bn.add_argument("--full-course", action="store_true",
+                    help="노트북마다 full 모드 시간·메모리도 재기 (출력 저장 안 함) | also run every notebook in full mode")
     bn.add_argument("--out", type=Path, help="output folder (default docs/)")
     sub.add_parser("colab", help="Colab 노트북 만들기 | write the self-contained Colab notebooks into dist/colab/")
     sl = sub.add_parser("slides", help="슬라이드 내보내기 | export offline reveal.js slides into build/slides/")
@@ -79,6 +81,7 @@ def main(argv=None) -> int:
         from .tools import bench
 
         return bench.main((["--tiny"] if args.tiny else []) + (["--class-mode"] if args.class_mode else [])
+                          + (["--full-course"] if args.full_course else [])
                           + (["--out", str(args.out)] if args.out else []))
 
     if args.cmd == "quizzes":

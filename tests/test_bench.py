@@ -25,7 +25,26 @@ def test_every_key_is_there(report):
     by = rep["peak_rss_gb_by_workload"]  # each workload measured in its own process
     assert list(by) == ["dnn", "cnn", "feature_extraction", "fine_tuning_textbook", "fine_tuning_course"]
     assert all(0.1 < v < 24 for v in by.values())
-    assert rep["peak_rss_gb"] >= max(by.values())  # the run's largest process (children included)
+    course = {k: v for k, v in by.items() if k != "fine_tuning_textbook"}
+    assert rep["peak_rss_gb"] >= max(course.values())  # the course's largest process
+    assert rep["textbook_fine_tuning_peak_rss_gb"] == by["fine_tuning_textbook"]
+    assert rep["machine"]["speed_index_ms"] > 0
+
+
+def test_course_peak_is_the_largest_course_process_and_keeps_the_textbook_loop_apart():
+    rep = {"peak_rss_gb_by_workload": {"dnn": 0.9, "cnn": 1.1, "feature_extraction": 2.0,
+                                       "fine_tuning_textbook": 3.6, "fine_tuning_course": 2.7},
+           "results_kernel_peak_rss_gb": {"04_fine_tuning.ipynb": 2.9, "02_dnn_vs_cnn.ipynb": 1.5},
+           "class_mode": {"peak_rss_gb": {"04_fine_tuning.ipynb": 1.2, "05_feature_maps.ipynb": None}}}
+    got = bench.course_peak(rep)
+    assert (got["peak_rss_gb"], got["peak_rss_process"]) == (2.9, "04 results")
+    assert got["textbook_fine_tuning_peak_rss_gb"] == 3.6
+    assert got["kernel_peak_rss_gb"] == {"04 results": 2.9, "02 results": 1.5, "04 class": 1.2}
+    rep["full_course"] = {"seconds": {"02_dnn_vs_cnn.ipynb": 600.0},  # a kernel above every workload
+                          "peak_rss_gb": {"02_dnn_vs_cnn.ipynb": 3.1}}
+    assert bench.course_peak(rep)["peak_rss_process"] == "02 full"
+    md = bench.render({**_REPORT_FOR_RENDER, **rep, **bench.course_peak(rep)})
+    assert "**peak_rss_gb 3.10 GB** (02 full)" in md and "which no notebook runs: 3.60 GB" in md
 
 
 def test_a_workload_peak_is_its_own():
@@ -69,3 +88,20 @@ def test_class_mode_line_lists_every_notebook_and_what_was_recomputed(report):
     md = bench.render(rep)
     assert "class mode, slowest notebook: 21.60 s" in md or "class mode, slowest notebook: 22 s" in md
     assert "01 9 s (0), 02 22 s (2)" in md
+
+
+_REPORT_FOR_RENDER = {
+    "machine": {"cpu": "Test CPU", "physical_cores": 2, "logical_cpus": 2, "flags": [], "bf16": False,
+                "torch": "2", "threads": 2, "python": "3.11", "date": "2026-01-01", "speed_index_ms": 140.0},
+    "mode": "tiny",
+    **{k: {"textbook_epoch_s": 2.0, "course_epoch_s": 1.0, "speedup": 2.0, "textbook_test_acc": 50.0,
+           "course_test_acc": 50.0, "epochs": 1, "course_precision": "fp32", "train_images": 10}
+       for k in ("dnn", "cnn")},
+    "feature_extraction": {"backbone": "b", "textbook_epoch_s": 2.0, "course_epoch_s": 1.0, "course_cache_s": 1.0,
+                           "speedup_per_epoch": 2.0, "speedup_total": 1.0, "textbook_test_acc": 50.0,
+                           "course_test_acc": 50.0, "epochs": 1},
+    "fine_tuning": {"textbook_epoch_s": 2.0, "course_epoch_s": 1.0, "speedup": 2.0, "speedup_total": 1.9,
+                    "course_decode_s": 0.1, "textbook_test_acc": 50.0, "course_test_acc": 50.0,
+                    "course_precision": "fp32"},
+    "ingredients": {"cnn_step_ms": {"fp32": 1.0}, "loader_epoch_s": {"book": 1.0}, "loader_images": 10},
+}

@@ -357,3 +357,19 @@ def test_memo_fingerprints_a_class_by_its_methods_even_without_a_source_file():
     exec(compile("class Net:\n    def forward(self, x):\n        return x + 2\n", "<cell-2>", "exec"), ns)
     linecache.cache["<cell-2>"] = (0, None, ["class Net:\n", "    def forward(self, x):\n", "        return x + 2\n"], "<cell-2>")
     assert train._source(ns["Net"]) != first
+
+
+def test_the_runner_reports_the_kernels_own_peak_memory(tmp_path):
+    """A notebook that holds 400 MB shows a kernel peak at least that much above an empty one's."""
+    import nbformat
+
+    from chapter5.tools.results import execute
+
+    peaks = []
+    for mb in (0, 400):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+            f"import numpy as np\nheld = np.ones({mb} * 2**20, dtype=np.uint8)\nint(held.sum())")])
+        stats = {}
+        execute(nb, tmp_path, quick=True, timeout=120, stats=stats)
+        peaks.append(stats["peak_rss_gb"])
+    assert peaks[1] >= peaks[0] + 0.35, peaks

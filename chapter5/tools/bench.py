@@ -2,6 +2,7 @@
 
     python -m chapter5 bench            # full (about 5-10 min on 2 cores); make bench
     python -m chapter5 bench --tiny     # seconds: small subsets (the tests use it)
+    python -m chapter5 bench --class-mode --full-course   # also every notebook in class and full mode
 
 For each workload the same model is trained by both loops, per epoch, and tested:
 
@@ -37,6 +38,7 @@ import torch
 from torch import nn
 
 from ..config import REPO_ROOT
+from .results import peak_gb, speed_index_ms
 
 DOCS = REPO_ROOT / "docs"
 OUT_JSON = DOCS / "benchmarks.json"
@@ -61,13 +63,8 @@ def machine() -> dict:
     return {"cpu": cpu_name(), "logical_cpus": os.cpu_count(), "physical_cores": train.physical_cores(),
             "flags": [f for f in wanted if f in flags], "torch": torch.__version__,
             "threads": torch.get_num_threads(), "bf16": train.bf16_supported(),
-            "python": platform.python_version(), "date": _dt.date.today().isoformat()}
-
-
-def peak_rss_gb() -> float:
-    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(self_kb, child_kb) / 1024 ** 2
+            "python": platform.python_version(), "date": _dt.date.today().isoformat(),
+            "speed_index_ms": speed_index_ms()}
 
 
 def _in_child(fn, args):
@@ -79,15 +76,9 @@ def _in_child(fn, args):
 
 
 def _own_peak_gb() -> float:
-    """This process's own peak: Linux's VmHWM starts afresh at exec, while ``ru_maxrss`` keeps
-    the parent's peak from before the fork (other systems: ``ru_maxrss``)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024 ** 2
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+    """This process's own peak (VmHWM; other systems: ``ru_maxrss``)."""
+    peak = peak_gb("self")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2 if peak is None else peak
 
 
 def isolated(fn, *args):
@@ -331,7 +322,10 @@ def course_figures() -> dict:
         return {}
     records = json.loads(path.read_text())
     out = {"course_full_minutes": sum(r["wall_s"] for r in records.values()) / 60,
-           "course_full_machine": sorted({r.get("cpu", "?") for r in records.values()})}
+           "course_full_machine": sorted({r.get("cpu", "?") for r in records.values()}),
+           "course_full_speed_index_ms": sorted({r["speed_index_ms"] for r in records.values()
+                                                 if r.get("speed_index_ms")}),
+           "results_kernel_peak_rss_gb": {n: r["peak_rss_gb"] for n, r in records.items() if r.get("peak_rss_gb")}}
     for r in records.values():
         for m in r.get("metrics", []):
             if m["key"] == "CNN test accuracy":
@@ -341,24 +335,50 @@ def course_figures() -> dict:
     return out
 
 
-def class_mode_seconds() -> dict:
-    """Every notebook run top to bottom in class mode (saved runs loaded), wall seconds."""
+def run_notebooks(mode: str) -> dict:
+    """Every notebook top to bottom in its own kernel, in ``"class"`` mode (saved runs loaded) or
+    ``"full"`` mode (everything trained, outputs not saved, run files in a fresh folder so the
+    class-mode files of ``make results`` stay as they are): wall seconds, the kernel's own peak
+    memory, and how many cells found no saved result and computed."""
+    import tempfile
+
     import nbformat
 
     from .results import execute
 
-    out, recomputed = {}, {}
-    for path in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        out[path.name] = execute(nb, path.parent, quick=False, env={"CHAPTER5_CLASS_MODE": "1"})
-        text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-        recomputed[path.name] = text.count("지금 실행합니다") + text.count("지금 학습합니다")
-    return out, recomputed
+    out = {"seconds": {}, "peak_rss_gb": {}, "recomputed": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"CHAPTER5_CLASS_MODE": "1"} if mode == "class" else {"CHAPTER5_CLASS_MODE": "0",
+                                                                     "CHAPTER5_ARTIFACTS": tmp}
+        for path in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+            nb, stats = nbformat.read(path, as_version=4), {}
+            out["seconds"][path.name] = execute(nb, path.parent, quick=False, env=env, stats=stats)
+            out["peak_rss_gb"][path.name] = stats.get("peak_rss_gb")
+            text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+            out["recomputed"][path.name] = text.count("지금 실행합니다") + text.count("지금 학습합니다")
+    return out
+
+
+def course_peak(rep: dict) -> dict:
+    """``peak_rss_gb``: the largest process the course itself runs — the benchmark's workload
+    processes (the DNN, CNN and feature-extraction ones also hold the textbook's loop) and every
+    notebook kernel measured (class and full mode of this run, full mode of ``make results``).
+    The textbook's own fine-tuning loop, which no notebook runs, is reported beside it."""
+    by = dict(rep["peak_rss_gb_by_workload"])
+    textbook = by.pop("fine_tuning_textbook")
+    kernels = {}
+    for source, peaks in (("results", rep.get("results_kernel_peak_rss_gb", {})),
+                          ("class", rep.get("class_mode", {}).get("peak_rss_gb", {})),
+                          ("full", rep.get("full_course", {}).get("peak_rss_gb", {}))):
+        kernels.update({f"{name[:2]} {source}": v for name, v in peaks.items() if v})
+    name, peak = max({**by, **kernels}.items(), key=lambda kv: kv[1])
+    return {"peak_rss_gb": peak, "peak_rss_process": name, "kernel_peak_rss_gb": kernels,
+            "textbook_fine_tuning_peak_rss_gb": textbook}
 
 
 # --------------------------------------------------------------------------- report
 
-def run(tiny: bool = False, with_class_mode: bool = False) -> dict:
+def run(tiny: bool = False, with_class_mode: bool = False, with_full_course: bool = False) -> dict:
     from .. import train
 
     train.use_physical_cores()
@@ -378,13 +398,18 @@ def run(tiny: bool = False, with_class_mode: bool = False) -> dict:
     rep["fine_tuning"] = fine_tuning_report(book, course)
     rep["ingredients"] = ingredients(sizes["steps"])
     rep.update(course_figures())
+    if with_full_course:
+        full = rep["full_course"] = run_notebooks("full")
+        rep["course_full_minutes"] = sum(full["seconds"].values()) / 60  # this run, this machine
+        rep["course_full_machine"] = [rep["machine"]["cpu"]]
+        rep["course_full_speed_index_ms"] = [rep["machine"]["speed_index_ms"]]
     if with_class_mode:
-        secs, recomputed = class_mode_seconds()
-        rep["class_mode_seconds"] = secs
-        rep["class_mode_recomputed_cells"] = recomputed  # cells that found no matching saved result
-        rep["class_mode_max_seconds"] = max(secs.values())
+        cm = rep["class_mode"] = run_notebooks("class")
+        rep["class_mode_seconds"] = cm["seconds"]
+        rep["class_mode_recomputed_cells"] = cm["recomputed"]  # cells that found no matching saved result
+        rep["class_mode_max_seconds"] = max(cm["seconds"].values())
     rep["cnn_epoch_speedup_vs_textbook"] = rep["cnn"]["speedup"]
-    rep["peak_rss_gb"] = peak_rss_gb()
+    rep.update(course_peak(rep))
     return rep
 
 
@@ -398,6 +423,8 @@ def render(rep: dict) -> str:
              f"- machine: {m['cpu']} · {m['physical_cores']} physical cores ({m['logical_cpus']} logical) · "
              f"flags: {', '.join(m['flags']) or '—'} · bf16 native: {m['bf16']}",
              f"- torch {m['torch']} · threads {m['threads']} · Python {m['python']} · {m['date']} · mode: {rep['mode']}",
+             f"- machine speed index: {f(m.get('speed_index_ms'), 0)} ms (20 products of two 1024×1024 fp32 matrices, best of 3; "
+             "lower is faster — the same CPU model gave 2–4× different figures on different days)",
              "", "## 머리기사 (headline ratios)", "",
              "| workload | textbook loop s/epoch | course loop s/epoch | speed-up | textbook test acc | course test acc |",
              "|---|---|---|---|---|---|"]
@@ -432,21 +459,31 @@ def render(rep: dict) -> str:
               "| loader | s |", "|---|---|"]
     for k, v in rep["ingredients"]["loader_epoch_s"].items():
         lines.append(f"| {k} | {v:.2f} |")
-    lines += ["", "## 코스 전체 (from docs/results.json, `make results`)", "",
-              f"- course CNN recipe (notebook 02): test accuracy {f(rep.get('cnn_test_accuracy'))} %, "
+    full = rep.get("full_course")
+    speeds = rep.get("course_full_speed_index_ms") or []
+    lines += ["", "## 코스 전체 (whole course)", "",
+              f"- course CNN recipe (notebook 02, from docs/results.json): test accuracy {f(rep.get('cnn_test_accuracy'))} %, "
               f"training {f(rep.get('cnn_train_seconds'), 0)} s",
               f"- whole course in full mode: {f(rep.get('course_full_minutes'), 1)} min "
-              f"(machine of that run: {', '.join(rep.get('course_full_machine', [])) or '—'})",
+              + ("(this run: " + ", ".join(f"{k[:2]} {v:.0f} s" for k, v in full["seconds"].items()) + ")"
+                 if full else "(from docs/results.json, `make results`)")
+              + f" · machine: {', '.join(rep.get('course_full_machine', [])) or '—'}"
+              + (f", speed index {', '.join(f'{v:.0f}' for v in speeds)} ms" if speeds else ""),
               f"- class mode, slowest notebook: {f(rep.get('class_mode_max_seconds'), 0)} s"
               + (" — per notebook, top to bottom with the kernel start (cells that found no saved result and computed): "
                  + ", ".join(f"{k[:2]} {v:.0f} s ({rep['class_mode_recomputed_cells'].get(k, 0)})"
                              for k, v in rep["class_mode_seconds"].items())
                  if "class_mode_seconds" in rep else " (run `python -m chapter5 bench --class-mode` after `make results`)"),
-              f"- peak RSS: {f(rep['peak_rss_gb'])} GB — the largest of this run's processes; each workload runs in "
-              "its own process, as each notebook runs in its own kernel (DNN, CNN, feature extraction: the textbook "
-              "loop and the course loop in one process; fine-tuning: one process per loop): "
-              + ", ".join(f"{k} {v:.2f}" for k, v in rep.get("peak_rss_gb_by_workload", {}).items()) + " GB"
-              + (" (the class-mode notebook kernels are included in the largest)" if "class_mode_seconds" in rep else ""),
+              "", "## 메모리 (peak RSS, each process's own VmHWM)", "",
+              f"- **peak_rss_gb {f(rep['peak_rss_gb'])} GB** ({rep.get('peak_rss_process', '—')}): the largest process the "
+              "course itself runs — the benchmark's workload processes (each in its own process, as each notebook "
+              "runs in its own kernel; the DNN, CNN and feature-extraction processes also hold the textbook's loop) "
+              "and every notebook kernel measured (`results` = full mode of `make results`, `full` / `class` = this run)",
+              "- workloads: " + ", ".join(f"{k} {v:.2f}" for k, v in rep["peak_rss_gb_by_workload"].items()) + " GB",
+              "- notebook kernels: " + (", ".join(f"{k} {v:.2f}" for k, v in rep.get("kernel_peak_rss_gb", {}).items())
+                                        + " GB" if rep.get("kernel_peak_rss_gb") else "— (run with `--class-mode` / `--full-course`)"),
+              f"- the textbook's own fine-tuning loop (fp32, whole network, batch 32), which no notebook runs: "
+              f"{f(rep.get('textbook_fine_tuning_peak_rss_gb'))} GB",
               ""]
     return "\n".join(lines)
 
@@ -455,12 +492,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chapter5 bench")
     parser.add_argument("--tiny", action="store_true", help="small subsets (seconds; used by the tests)")
     parser.add_argument("--class-mode", action="store_true", help="also time every notebook in class mode")
+    parser.add_argument("--full-course", action="store_true",
+                        help="also run every notebook in full mode (outputs not saved): minutes and kernel memory")
     parser.add_argument("--out", type=Path, default=None, help="folder for BENCHMARKS.md / benchmarks.json (default docs/)")
     args = parser.parse_args(argv)
     from .results import use_shared_data
 
     use_shared_data()  # the same data root and run files as `python -m chapter5 results`
-    rep = run(tiny=args.tiny, with_class_mode=args.class_mode)
+    rep = run(tiny=args.tiny, with_class_mode=args.class_mode, with_full_course=args.full_course)
     out = args.out or DOCS
     out.mkdir(parents=True, exist_ok=True)
     (out / OUT_JSON.name).write_text(json.dumps(rep, ensure_ascii=False, indent=1) + "\n")

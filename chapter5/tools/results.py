@@ -37,6 +37,26 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def speed_index_ms(repeats: int = 3) -> float:
+    """How fast this machine is right now: the best of ``repeats`` timings of 20 products of two
+    1024×1024 fp32 matrices on the course's threads (ms; lower is faster). The same CPU model
+    gave 2–4× different figures on different days here, so absolute times are read with it."""
+    import torch
+
+    from ..train import use_physical_cores
+
+    use_physical_cores()
+    a = torch.randn(1024, 1024, generator=torch.Generator().manual_seed(0))
+    a @ a
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(20):
+            a @ a
+        best = min(best, time.perf_counter() - start)
+    return round(1000 * best, 1)
+
+
 def _poll_in_short_steps(kc, step: float = 0.1) -> None:
     """Make the kernel client's shell/IOPub ``get_msg`` wait in short polls.
 
@@ -63,9 +83,31 @@ def _poll_in_short_steps(kc, step: float = 0.1) -> None:
         channel.get_msg = patched
 
 
-def execute(nb, cwd: Path, *, quick: bool, timeout: int = 1800, env: dict | None = None) -> float:
+def peak_gb(pid: int | str = "self") -> float | None:
+    """A process's own peak resident memory in GB (Linux ``VmHWM``, which starts afresh at exec;
+    ``ru_maxrss`` would keep a forking parent's peak); None where /proc cannot tell."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024 ** 2
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _note_kernel_peak(client, stats: dict) -> None:
+    """After each cell: the kernel's peak so far (VmHWM only grows, so the last reading is the run's)."""
+    pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
+    peak = peak_gb(pid) if pid else None
+    if peak is not None:
+        stats["peak_rss_gb"] = max(peak, stats.get("peak_rss_gb", 0.0))
+
+
+def execute(nb, cwd: Path, *, quick: bool, timeout: int = 1800, env: dict | None = None,
+            stats: dict | None = None) -> float:
     """Run notebook object ``nb`` in place (outputs stored in it) with ``cwd`` as its folder,
-    in quick or full mode; returns the wall time in seconds."""
+    in quick or full mode; returns the wall time in seconds. ``stats``, when given, receives
+    ``peak_rss_gb``: the kernel process's own peak memory over the run."""
     from nbclient import NotebookClient
 
     env = {"CHAPTER5_QUICK": "1" if quick else "0", **(env or {})}
@@ -75,6 +117,8 @@ def execute(nb, cwd: Path, *, quick: bool, timeout: int = 1800, env: dict | None
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(cwd)}})
         client.on_notebook_start = lambda notebook: _poll_in_short_steps(client.kc)
+        if stats is not None:
+            client.on_cell_executed = lambda **_: _note_kernel_peak(client, stats)
         start = time.perf_counter()
         client.execute()
         return time.perf_counter() - start
@@ -107,12 +151,15 @@ def run_notebook(path: Path, quick: bool = False, timeout: int = 1800, save: boo
     with tempfile.TemporaryDirectory() as tmp:
         sink = Path(tmp) / "results.json"
         nb = nbformat.read(path, as_version=4)
-        wall = execute(nb, path.parent, quick=quick, timeout=timeout, env={"CHAPTER5_RESULTS": str(sink)})
+        stats: dict = {}
+        wall = execute(nb, path.parent, quick=quick, timeout=timeout, env={"CHAPTER5_RESULTS": str(sink)},
+                       stats=stats)
         rows = json.loads(sink.read_text()) if sink.exists() else []
     if save and not quick:
         nbformat.write(nb, path)
     return {"notebook": path.name, "wall_s": round(wall, 1), "metrics": rows, "backbone": backbone_used(nb),
             "date": _dt.date.today().isoformat(), "cpu": cpu_name(), "cores": os.cpu_count(),
+            "speed_index_ms": speed_index_ms(), "peak_rss_gb": stats.get("peak_rss_gb"),
             "mode": "quick" if quick else "full"}
 
 
@@ -140,7 +187,10 @@ def render(records: dict) -> str:
         backbone = r.get("backbone") or _stored_backbone(name)
         lines += [f"## {name}", "",
                   f"- date: {r['date']} · machine: {r['cpu']} ({r['cores']} cores, CPU only) · mode: {r['mode']}",
-                  f"- whole notebook wall time: {r['wall_s']:.0f} s ({r['wall_s'] / 60:.1f} min)"]
+                  f"- whole notebook wall time: {r['wall_s']:.0f} s ({r['wall_s'] / 60:.1f} min)"
+                  + (f" · machine speed index {r['speed_index_ms']:.0f} ms (lower is faster)" if r.get("speed_index_ms") else "")]
+        if r.get("peak_rss_gb"):
+            lines.append(f"- kernel peak memory (VmHWM): {r['peak_rss_gb']:.2f} GB")
         if backbone:
             lines.append(f"- pretrained backbone of these numbers (사전 학습 모델): **{backbone}**")
         lines += ["",
