@@ -17,7 +17,6 @@ split, never on the test set), :func:`comparison_table` and :func:`comparison_se
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import torch
 from torch import nn
 
 from .config import artifacts_dir, in_colab
+from .train import save_atomic
 
 FORMAT = "chapter5-classifier/1"
 CLASS_NAMES = ("Cat", "Dog")
@@ -82,10 +82,7 @@ def save_classifier(bb, class_names=CLASS_NAMES, path=None, body_trained: bool =
                "class_names": list(class_names), "body_trained": bool(body_trained),
                "state_dict": {k: v.detach().cpu().clone() for k, v in state.items()},
                "transform": transform_settings(bb), "metrics": dict(metrics or {})}
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")  # two kernels never share one
-    torch.save(payload, tmp)
-    tmp.replace(path)
-    return path
+    return save_atomic(payload, path)
 
 
 def open_image_bytes(content) -> "PIL.Image.Image":

@@ -494,7 +494,7 @@ def plot_neighbourhood(G, X, node: int, pos=None):
                title=f"노드 {node} 의 이웃 (neighbourhood)")
     names = [f"x_{j}" for j, _, _ in terms] + [f"새 특성 h_{node}"]
     vals = np.stack([c * x.numpy() for _, c, x in terms] + [result.numpy()])
-    show_matrix(vals, f"계수 × 특성 (coefficient × feature), 마지막 행 = 합", ax=ax_c,
+    show_matrix(vals, "계수 × 특성 (coefficient × feature), 마지막 행 = 합", ax=ax_c,
                 row_labels=[f"{c:.2f}·{n}" for (_, c, _), n in zip(terms, names)] + [names[-1]],
                 col_labels=[f"f{k}" for k in range(vals.shape[1])], xlabel="특성 (feature)", ylabel="")
     fig.tight_layout()

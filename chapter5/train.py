@@ -206,6 +206,11 @@ def predict(model, loader, device=None):
 
 # --------------------------------------------------------------------------- class mode
 
+# How a class-mode cell says it found no usable saved result and computes instead (the benchmark
+# counts these words in the notebooks' outputs).
+NOW_RUNNING, NOW_TRAINING = "지금 실행합니다", "지금 학습합니다"
+
+
 def runs_dir() -> Path:
     path = artifacts_dir() / "runs"
     path.mkdir(parents=True, exist_ok=True)
@@ -236,23 +241,28 @@ def _read_saved(name: str, fp: str) -> tuple[dict | None, str]:
     and why (Korean, one line)."""
     path = run_path(name)
     if not path.is_file():
-        return None, f"저장된 결과가 없습니다 ({path.name}) → 지금 실행합니다."
+        return None, f"저장된 결과가 없습니다 ({path.name}) → {NOW_RUNNING}."
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - truncated or not a run file
-        return None, f"저장된 결과 파일이 손상되었습니다 ({path.name}) → 지금 실행합니다."
+        return None, f"저장된 결과 파일이 손상되었습니다 ({path.name}) → {NOW_RUNNING}."
     if not isinstance(saved, dict) or saved.get("fingerprint") != fp:
-        return None, (f"저장된 결과는 다른 코드나 설정으로 만든 것입니다 ({path.name}) → 지금 실행합니다. "
+        return None, (f"저장된 결과는 다른 코드나 설정으로 만든 것입니다 ({path.name}) → {NOW_RUNNING}. "
                       "(교사용: make results 로 다시 만드세요)")
     return saved, ""
 
 
-def _write_saved(name: str, content: dict) -> Path:
-    path = run_path(name)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")  # two kernels never share one
-    torch.save(content, tmp)
+def save_atomic(obj, path: Path) -> Path:
+    """``torch.save`` to a temporary file beside ``path``, then rename it: a reader never sees a
+    half-written file, and two kernels saving at once never write into the same temporary file."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
+    torch.save(obj, tmp)
     os.replace(tmp, path)
     return path
+
+
+def _write_saved(name: str, content: dict) -> Path:
+    return save_atomic(content, run_path(name))
 
 
 def load_run(model, name: str, fp: str) -> tuple[History | None, str]:
@@ -264,7 +274,7 @@ def load_run(model, name: str, fp: str) -> tuple[History | None, str]:
         model.load_state_dict(saved["state_dict"])
         hist = History(**{k: list(v) for k, v in saved["history"].items()}, loaded=True)
     except (RuntimeError, KeyError, TypeError):
-        return None, f"저장된 가중치가 이 모델과 맞지 않습니다 ({run_path(name).name}) → 지금 학습합니다."
+        return None, f"저장된 가중치가 이 모델과 맞지 않습니다 ({run_path(name).name}) → {NOW_TRAINING}."
     return hist, f"📦 class mode: 저장된 학습 결과를 불러왔습니다 ({run_path(name).name}, 학습 {hist.train_time:.0f}초 분량)."
 
 
@@ -320,7 +330,7 @@ def memo(name: str, compute, *, code=(), settings=None):
         if saved is not None and "value" in saved:
             print(f"📦 class mode: 저장된 결과를 불러왔습니다 ({run_path(name).name}, 계산 {saved.get('seconds', 0):.0f}초 분량).")
             return saved["value"]
-        print(why or f"저장된 파일에 결과가 없습니다 ({run_path(name).name}) → 지금 실행합니다.")
+        print(why or f"저장된 파일에 결과가 없습니다 ({run_path(name).name}) → {NOW_RUNNING}.")
     start = time.perf_counter()
     value = compute()
     _write_saved(name, {"fingerprint": fp, "value": _plain(value), "seconds": time.perf_counter() - start})

@@ -90,6 +90,13 @@ def test_class_mode_line_lists_every_notebook_and_what_was_recomputed(report):
     assert "01 9 s (0), 02 22 s (2)" in md
 
 
+def test_the_course_cnn_figures_are_notebook_02s_own():
+    rows = [{"key": "DNN test accuracy", "value": 88.9}, {"key": "CNN test accuracy", "value": 92.5},
+            {"key": "CNN training time", "value": 61.0}, {"key": "Textbook recipe CNN", "value": 89.0}]
+    assert bench.cnn_figures(rows) == {"cnn_test_accuracy": 92.5, "cnn_train_seconds": 61.0}
+    assert bench.cnn_figures(rows[:1]) == {}
+
+
 _REPORT_FOR_RENDER = {
     "machine": {"cpu": "Test CPU", "physical_cores": 2, "logical_cpus": 2, "flags": [], "bf16": False,
                 "torch": "2", "threads": 2, "python": "3.11", "date": "2026-01-01", "speed_index_ms": 140.0},
