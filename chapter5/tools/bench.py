@@ -327,12 +327,14 @@ def course_figures() -> dict:
                                                  if r.get("speed_index_ms")}),
            "results_kernel_peak_rss_gb": {n: r["peak_rss_gb"] for n, r in records.items() if r.get("peak_rss_gb")}}
     for r in records.values():
-        for m in r.get("metrics", []):
-            if m["key"] == "CNN test accuracy":
-                out["cnn_test_accuracy"] = m["value"]
-            if m["key"] == "CNN training time":
-                out["cnn_train_seconds"] = m["value"]
+        out.update(cnn_figures(r.get("metrics", [])))
     return out
+
+
+def cnn_figures(rows: list) -> dict:
+    """Notebook 02's course CNN (test accuracy, training seconds) from its reported figures."""
+    keys = {"CNN test accuracy": "cnn_test_accuracy", "CNN training time": "cnn_train_seconds"}
+    return {keys[m["key"]]: m["value"] for m in rows if m["key"] in keys}
 
 
 def run_notebooks(mode: str) -> dict:
@@ -344,18 +346,21 @@ def run_notebooks(mode: str) -> dict:
 
     import nbformat
 
+    from .. import train
     from .results import execute
 
-    out = {"seconds": {}, "peak_rss_gb": {}, "recomputed": {}}
+    out = {"seconds": {}, "peak_rss_gb": {}, "recomputed": {}, "figures": {}}
     with tempfile.TemporaryDirectory() as tmp:
         env = {"CHAPTER5_CLASS_MODE": "1"} if mode == "class" else {"CHAPTER5_CLASS_MODE": "0",
                                                                      "CHAPTER5_ARTIFACTS": tmp}
         for path in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-            nb, stats = nbformat.read(path, as_version=4), {}
-            out["seconds"][path.name] = execute(nb, path.parent, quick=False, env=env, stats=stats)
+            nb, stats, sink = nbformat.read(path, as_version=4), {}, Path(tmp) / f"{path.stem}.json"
+            out["seconds"][path.name] = execute(nb, path.parent, quick=False, stats=stats,
+                                                env={**env, "CHAPTER5_RESULTS": str(sink)})
             out["peak_rss_gb"][path.name] = stats.get("peak_rss_gb")
+            out["figures"][path.name] = json.loads(sink.read_text()) if sink.exists() else []
             text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-            out["recomputed"][path.name] = text.count("지금 실행합니다") + text.count("지금 학습합니다")
+            out["recomputed"][path.name] = text.count(train.NOW_RUNNING) + text.count(train.NOW_TRAINING)
     return out
 
 
@@ -403,6 +408,9 @@ def run(tiny: bool = False, with_class_mode: bool = False, with_full_course: boo
         rep["course_full_minutes"] = sum(full["seconds"].values()) / 60  # this run, this machine
         rep["course_full_machine"] = [rep["machine"]["cpu"]]
         rep["course_full_speed_index_ms"] = [rep["machine"]["speed_index_ms"]]
+        figures = [m for rows in full["figures"].values() for m in rows]
+        if cnn_figures(figures):  # notebook 02's CNN trained in this run
+            rep.update(cnn_figures(figures), cnn_source="this run")
     if with_class_mode:
         cm = rep["class_mode"] = run_notebooks("class")
         rep["class_mode_seconds"] = cm["seconds"]
@@ -424,7 +432,7 @@ def render(rep: dict) -> str:
              f"flags: {', '.join(m['flags']) or '—'} · bf16 native: {m['bf16']}",
              f"- torch {m['torch']} · threads {m['threads']} · Python {m['python']} · {m['date']} · mode: {rep['mode']}",
              f"- machine speed index: {f(m.get('speed_index_ms'), 0)} ms (20 products of two 1024×1024 fp32 matrices, best of 3; "
-             "lower is faster — the same CPU model gave 2–4× different figures on different days)",
+             "lower is faster; the same figure on another day or machine says whether absolute seconds can be compared)",
              "", "## 머리기사 (headline ratios)", "",
              "| workload | textbook loop s/epoch | course loop s/epoch | speed-up | textbook test acc | course test acc |",
              "|---|---|---|---|---|---|"]
@@ -462,8 +470,8 @@ def render(rep: dict) -> str:
     full = rep.get("full_course")
     speeds = rep.get("course_full_speed_index_ms") or []
     lines += ["", "## 코스 전체 (whole course)", "",
-              f"- course CNN recipe (notebook 02, from docs/results.json): test accuracy {f(rep.get('cnn_test_accuracy'))} %, "
-              f"training {f(rep.get('cnn_train_seconds'), 0)} s",
+              f"- course CNN recipe (notebook 02, {rep.get('cnn_source', 'from docs/results.json')}): "
+              f"test accuracy {f(rep.get('cnn_test_accuracy'))} %, training {f(rep.get('cnn_train_seconds'), 0)} s",
               f"- whole course in full mode: {f(rep.get('course_full_minutes'), 1)} min "
               + ("(this run: " + ", ".join(f"{k[:2]} {v:.0f} s" for k, v in full["seconds"].items()) + ")"
                  if full else "(from docs/results.json, `make results`)")

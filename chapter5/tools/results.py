@@ -39,8 +39,8 @@ def cpu_name() -> str:
 
 def speed_index_ms(repeats: int = 3) -> float:
     """How fast this machine is right now: the best of ``repeats`` timings of 20 products of two
-    1024×1024 fp32 matrices on the course's threads (ms; lower is faster). The same CPU model
-    gave 2–4× different figures on different days here, so absolute times are read with it."""
+    1024×1024 fp32 matrices on the course's threads (ms; lower is faster). Machines of one CPU
+    model differ with their load, so absolute times are read beside this figure."""
     import torch
 
     from ..train import use_physical_cores
