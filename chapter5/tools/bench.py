@@ -341,7 +341,8 @@ def run_notebooks(mode: str) -> dict:
     """Every notebook top to bottom in its own kernel, in ``"class"`` mode (saved runs loaded) or
     ``"full"`` mode (everything trained, outputs not saved, run files in a fresh folder so the
     class-mode files of ``make results`` stay as they are): wall seconds, the kernel's own peak
-    memory, and how many cells found no saved result and computed."""
+    memory, how many cells found no saved result and computed, and (full mode only: class mode
+    would only repeat the saved runs' figures) what the notebooks reported."""
     import tempfile
 
     import nbformat
@@ -349,16 +350,17 @@ def run_notebooks(mode: str) -> dict:
     from .. import train
     from .results import execute
 
-    out = {"seconds": {}, "peak_rss_gb": {}, "recomputed": {}, "figures": {}}
+    full = mode == "full"
+    out = {"seconds": {}, "peak_rss_gb": {}, "recomputed": {}, **({"figures": {}} if full else {})}
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"CHAPTER5_CLASS_MODE": "1"} if mode == "class" else {"CHAPTER5_CLASS_MODE": "0",
-                                                                     "CHAPTER5_ARTIFACTS": tmp}
         for path in sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
             nb, stats, sink = nbformat.read(path, as_version=4), {}, Path(tmp) / f"{path.stem}.json"
-            out["seconds"][path.name] = execute(nb, path.parent, quick=False, stats=stats,
-                                                env={**env, "CHAPTER5_RESULTS": str(sink)})
+            env = ({"CHAPTER5_CLASS_MODE": "0", "CHAPTER5_ARTIFACTS": tmp, "CHAPTER5_RESULTS": str(sink)}
+                   if full else {"CHAPTER5_CLASS_MODE": "1"})
+            out["seconds"][path.name] = execute(nb, path.parent, quick=False, stats=stats, env=env)
             out["peak_rss_gb"][path.name] = stats.get("peak_rss_gb")
-            out["figures"][path.name] = json.loads(sink.read_text()) if sink.exists() else []
+            if full:
+                out["figures"][path.name] = json.loads(sink.read_text()) if sink.exists() else []
             text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
             out["recomputed"][path.name] = text.count(train.NOW_RUNNING) + text.count(train.NOW_TRAINING)
     return out
