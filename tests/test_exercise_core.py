@@ -116,8 +116,61 @@ def test_checker_crash_is_reported_without_traceback():
     for code, part in ex.wrong:
         ok, msg = ex.evaluate(ex.answer_from(code))
         assert not ok and part in msg
-    assert "torch.Tensor 가 필요한데 list" in ex.evaluate([[0, 0], [0, 0]])[1]
+    assert "텐서(또는 NumPy 배열)가 필요한데 str" in ex.evaluate("zeros")[1]
     assert "(2, 2) 인데 (3,)" in ex.evaluate(torch.zeros(3))[1]
+
+
+def test_float64_numpy_lists_and_ints_are_compared_after_one_dtype():
+    """The issue's 'RuntimeError: Double did not match Float': a right float64 / NumPy / list answer
+    must pass, and a wrong one must still be named as wrong (not as a checker crash)."""
+    import numpy as np
+
+    ex = Exercise("99-5", "close", "t", lambda t: expect_close(t, torch.arange(4.0).view(2, 2), "t"),
+                  hints=["a", "b"], template="t = ____", solution="t = torch.arange(4.0).view(2, 2)",
+                  wrong=[("t = 1", "x"), ("t = 2", "y")])
+    for right in (torch.arange(4, dtype=torch.float64).view(2, 2), np.arange(4.0).reshape(2, 2),
+                  np.arange(4, dtype=np.float32).reshape(2, 2), [[0, 1], [2, 3]], torch.arange(4).view(2, 2)):
+        ok, msg = ex.evaluate(right)
+        assert ok, (type(right), msg)
+    ok, msg = ex.evaluate(np.ones((2, 2)))
+    assert not ok and "값이 다릅니다" in msg and "문제가 생겼습니다" not in msg, msg
+    ok, msg = ex.evaluate(np.ones(3))
+    assert not ok and "(2, 2) 인데 (3,)" in msg, msg
+    assert core.allclose(np.arange(3.0), torch.arange(3, dtype=torch.float32))
+    assert not core.allclose(torch.zeros(2), torch.zeros(3)) and not core.allclose("a", torch.zeros(1))
+    assert core.as_tensor(np.float64(2.5), "x").dtype == torch.float64
+
+
+def test_check_without_argument_asks_to_run_the_exercise_cell_first(capsys):
+    exec("result = DOUBLE.check()", {"DOUBLE": DOUBLE})
+    out = capsys.readouterr().out
+    assert "📝" in out and "먼저 위의 연습 셀을 실행하세요" in out and "`double`" in out, out
+    # an explicit argument still works
+    assert DOUBLE.check(lambda x: 2 * x, quiet=True)
+
+
+def test_check_finds_the_name_in_the_ipython_namespace(monkeypatch):
+    import types
+
+    shell = types.SimpleNamespace(user_ns={"double": lambda x: x * 2})
+    monkeypatch.setitem(__import__("sys").modules, "IPython",
+                        types.SimpleNamespace(get_ipython=lambda: shell))
+    assert DOUBLE.check(quiet=True)
+
+
+def test_blank_inside_a_with_or_a_nested_function_is_not_attempted():
+    def with_blank(x):
+        with ____:
+            return 2 * x
+
+    def nested(x):
+        def inner():
+            return ____
+        return 2 * x
+
+    for fn in (with_blank, nested, lambda x: ____):
+        ok, msg = DOUBLE.evaluate(fn)
+        assert not ok and msg.startswith("📝") and "아직 풀지 않았습니다" in msg, msg
 
 
 def test_check_result_shows_nothing_more_in_a_notebook():

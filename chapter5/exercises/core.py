@@ -114,16 +114,37 @@ def describe_error(err: BaseException) -> str:
     return text
 
 
+def blank_left(fn) -> None:
+    """Raise :class:`NotAttempted` when the function ``fn`` still refers to the placeholder ``____``
+    (also in the functions and classes defined inside it)."""
+    code = getattr(fn, "__code__", None)
+    stack = [code] if code is not None else []
+    while stack:
+        c = stack.pop()
+        if "____" in c.co_names:
+            raise NotAttempted("함수 안에 빈칸 ____ 이 남아 있습니다")
+        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+
+
 def run(fn, *args, what: str | None = None, **kwargs):
     """Call learner code ``fn(*args, **kwargs)``; any exception becomes :class:`LearnerError`
-    whose message has the error, the failing line of the learner's cell and the input."""
+    whose message has the error, the failing line of the learner's cell and the input.
+
+    A blank ``____`` left in ``fn`` (seen before the call, or used where Python needs a real
+    object: ``with ____:``, ``nn.Linear(____, 600)``) or returned by it is :class:`NotAttempted`."""
+    blank_left(fn)
     try:
-        return fn(*args, **kwargs)
+        got = fn(*args, **kwargs)
     except (NotAttempted, TimeLimit, KeyboardInterrupt):
         raise
     except Exception as err:  # noqa: BLE001 - everything the learner's code can raise
+        if "_Blank" in str(err) or "____" in str(err):
+            raise NotAttempted("빈칸 ____ 이 아직 남아 있습니다") from None
         call = what or f"{getattr(fn, '__name__', 'fn')}(...)"
         raise LearnerError(f"{call} 을 실행하다 오류가 났습니다: {describe_error(err)}") from None
+    if is_blank(got):
+        raise NotAttempted("return 뒤의 빈칸 ____ 을 채우세요")
+    return got
 
 
 @contextlib.contextmanager
@@ -215,22 +236,62 @@ def expect_tensor(got, what: str):
     return got
 
 
+def as_tensor(got, what: str):
+    """``got`` as a detached float64 CPU tensor: a tensor of any float/int dtype, a NumPy array or
+    scalar, a Python number, or a (nested) list/tuple of numbers. Anything else is :class:`Incorrect`."""
+    import torch
+
+    if is_blank(got):
+        raise NotAttempted(f"{what} 에 빈칸 ____ 이 남아 있습니다")
+    if _is_tensor(got):
+        if got.is_complex():
+            raise Incorrect(f"{what}: 복소수 텐서를 받았습니다 — 실수 텐서가 필요합니다")
+        return got.detach().cpu().to(torch.float64)
+    if isinstance(got, bool) or got is None or isinstance(got, (str, bytes, dict, set)):
+        raise Incorrect(f"{what}: 텐서(또는 NumPy 배열)가 필요한데 {type(got).__name__} 을(를) 받았습니다")
+    if type(got).__module__ == "numpy" or isinstance(got, (int, float, list, tuple)):
+        try:
+            import numpy as np
+
+            arr = np.asarray(got, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise Incorrect(f"{what}: 숫자로 된 텐서(또는 NumPy 배열)가 필요한데 {_short(got)} 을(를) "
+                            "받았습니다") from None
+        return torch.from_numpy(arr.copy())
+    raise Incorrect(f"{what}: 텐서(또는 NumPy 배열)가 필요한데 {type(got).__name__} 을(를) 받았습니다")
+
+
+def allclose(a, b, *, atol: float = 1e-4, rtol: float = 1e-4) -> bool:
+    """True when ``a`` and ``b`` (tensors of any dtype, NumPy arrays, numbers, lists) have the same
+    shape and values within a tolerance. Never raises: for telling a known mistake apart."""
+    import torch
+
+    try:
+        x, y = as_tensor(a, "a"), as_tensor(b, "b")
+    except (Incorrect, NotAttempted):
+        return False
+    return x.shape == y.shape and bool(torch.allclose(x, y, atol=atol, rtol=rtol))
+
+
 def expect_shape(got, shape, what: str, *, why: str = "") -> None:
-    """Tensor ``got`` has ``shape`` (message: expected vs received)."""
-    got = expect_tensor(got, what)
+    """Tensor (or NumPy array) ``got`` has ``shape`` (message: expected vs received)."""
+    if type(got).__module__ != "numpy" or not hasattr(got, "shape"):
+        got = expect_tensor(got, what)
     if tuple(got.shape) != tuple(shape):
         raise Incorrect(f"{what}: 모양(shape)이 기대값 {tuple(shape)} 인데 {tuple(got.shape)} 입니다"
                         + (f" — {why}" if why else ""))
 
 
 def expect_close(got, expected, what: str, *, atol: float = 1e-4, rtol: float = 1e-4, why: str = "") -> None:
-    """Tensor ``got`` matches ``expected`` in shape and values, within a tolerance
-    (a correct hand-written float32 convolution differs from ``F.conv2d`` by ~1e-6)."""
+    """``got`` matches ``expected`` in shape and values, within a tolerance (a correct hand-written
+    float32 convolution differs from ``F.conv2d`` by ~1e-6). Any dtype (float64, int) is fine and
+    NumPy arrays and lists of numbers count as tensors: dtypes are unified before comparing."""
     import torch
 
-    expect_shape(got, expected.shape, what, why=why)
-    got = got.detach().to(torch.float64).cpu()
-    exp = expected.detach().to(torch.float64).cpu()
+    got, exp = as_tensor(got, what), as_tensor(expected, f"{what} (기대값)")
+    if tuple(got.shape) != tuple(exp.shape):
+        raise Incorrect(f"{what}: 모양(shape)이 기대값 {tuple(exp.shape)} 인데 {tuple(got.shape)} 입니다"
+                        + (f" — {why}" if why else ""))
     if torch.isnan(got).any():
         raise Incorrect(f"{what}: NaN 이 들어 있습니다 — 0 으로 나누는 곳이 없는지 보세요")
     diff = (got - exp).abs()
@@ -288,6 +349,17 @@ class Checked:
         pass
 
 
+def _lookup(name: str, caller_globals: dict):
+    """``name`` from the calling cell's globals, else from the IPython user namespace."""
+    if name in caller_globals:
+        return caller_globals[name]
+    ip = sys.modules.get("IPython")
+    shell = ip.get_ipython() if ip is not None and hasattr(ip, "get_ipython") else None
+    if shell is not None:
+        return shell.user_ns.get(name, _MISSING)
+    return _MISSING
+
+
 class Exercise:
     """One checked exercise.
 
@@ -329,7 +401,7 @@ class Exercise:
     def check(self, answer=_MISSING, *, quiet: bool = False) -> Checked:
         """Check what the learner wrote; print ✅/❌/📝 with a specific Korean message."""
         if answer is _MISSING:
-            answer = sys._getframe(1).f_globals.get(self.name, _MISSING)
+            answer = _lookup(self.name, sys._getframe(1).f_globals)
         ok, message = self.evaluate(answer)
         if ok:
             _progress.record_exercise(self.key, True)
@@ -341,8 +413,8 @@ class Exercise:
         """``(passed, message)`` without printing (the check's stages; used by the tests)."""
         head = f"연습 {self.key}"
         if answer is _MISSING:
-            return False, (f"📝 {head}: 아직 풀지 않았습니다 — `{self.name}` 이(가) 없습니다. "
-                           "위의 연습 셀을 채우고 실행했는지 확인하세요.")
+            return False, (f"📝 {head}: 아직 풀지 않았습니다 — 먼저 위의 연습 셀을 실행하세요 (`{self.name}` 이(가) "
+                           "아직 없습니다: 빈칸 ____ 을 채운 뒤 연습 셀, 그다음 이 셀).")
         if is_blank(answer):
             return False, f"📝 {head}: 아직 풀지 않았습니다 — `{self.name} = ____` 의 빈칸을 채우세요."
         try:
