@@ -24,9 +24,19 @@ import torch
 from torch import nn
 
 from .config import artifacts_dir, in_colab
-from .train import save_atomic
 
 FORMAT = "chapter5-classifier/1"
+
+
+def save_atomic(obj, path: Path) -> Path:
+    """``torch.save`` to a temporary file beside ``path``, then rename it: a reader never sees a
+    half-written file, and two kernels saving at once never write into the same temporary file."""
+    import os
+
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+    return path
 CLASS_NAMES = ("Cat", "Dog")
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 

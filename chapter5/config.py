@@ -86,8 +86,8 @@ def in_colab() -> bool:
 
 
 def class_mode() -> bool:
-    """True when long training cells should load their saved result instead of training
-    (``CHAPTER5_CLASS_MODE=1`` or ``setup(class_mode=True)``; see ``train.fit``)."""
+    """True when every result should come from its record, trainings included
+    (``CHAPTER5_CLASS_MODE=1`` or ``setup(class_mode=True)``; see :mod:`chapter5.records`)."""
     return os.environ.get("CHAPTER5_CLASS_MODE", "").strip().lower() in _TRUE
 
 
@@ -102,13 +102,15 @@ def contrast_style() -> bool:
 
 
 def setup(seed: int = 0, verbose: bool = True, *, projector: bool | None = None,
-          contrast: bool | None = None, class_mode: bool | None = None) -> dict:
+          contrast: bool | None = None, class_mode: bool | None = None,
+          recompute: bool | None = None) -> dict:
     """One call at the top of every notebook.
 
     Seeds everything, switches matplotlib to a Korean-capable font and the course's readable
     figure style (``projector`` / ``contrast``, default from CHAPTER5_PROJECTOR / CHAPTER5_STYLE),
     shows photo figures as JPEG (see ``viz.as_photo``) and prints
-    the mode, the data root and the versions that matter.
+    the mode (default / recompute / class / quick: :mod:`chapter5.records`), the data root and
+    the versions that matter. ``class_mode=True`` / ``recompute=True`` switch the mode for this kernel.
     """
     import torch
     import torchvision
@@ -118,13 +120,16 @@ def setup(seed: int = 0, verbose: bool = True, *, projector: bool | None = None,
     seed_everything(seed)
     if class_mode is not None:
         os.environ["CHAPTER5_CLASS_MODE"] = "1" if class_mode else "0"
+    if recompute is not None:
+        os.environ["CHAPTER5_RECOMPUTE"] = "1" if recompute else "0"
+    from . import records
     viz.use_korean_font()
     projector = projector_mode() if projector is None else projector
     contrast = contrast_style() if contrast is None else contrast
     viz.use_style(projector=projector, contrast=contrast)
     viz.use_jpeg_for_photos()
     info = {
-        "mode": "quick" if is_quick() else "full",
+        "mode": records.mode(),
         "data_root": str(data_root()),
         "device": str(device()),
         "python": platform.python_version(),
@@ -135,15 +140,12 @@ def setup(seed: int = 0, verbose: bool = True, *, projector: bool | None = None,
         "contrast": contrast,
     }
     if verbose:
-        mode = "QUICK (작은 데이터·짧은 학습)" if is_quick() else "FULL (전체 데이터·전체 학습)"
-        print(f"chapter5 mode: {mode}")
+        print(f"chapter5 mode: {records.MODE_WORDS[info['mode']]}")
         print(f"device: {info['device']} | torch {info['torch']} | torchvision {info['torchvision']} | python {info['python']}")
         from . import doctor
 
         text, ok = doctor.report(verify=False)
         print(text if not ok else "\n".join(l for l in text.splitlines() if not l.startswith("[INFO]")))
-        if info["class_mode"]:
-            print("class mode: 긴 학습 셀은 저장된 결과를 불러옵니다 (CHAPTER5_CLASS_MODE=1)")
         if projector or contrast:
             print("figures:" + (" projector (큰 글씨·굵은 선)" if projector else "")
                   + (" high-contrast (고대비)" if contrast else ""))

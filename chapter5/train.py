@@ -16,19 +16,13 @@ full); ``fit`` repeats that step and adds what a student's laptop needs:
 * Kernel → Interrupt keeps the best model so far (by test accuracy) and returns normally,
   so later cells still run;
 * class mode (``CHAPTER5_CLASS_MODE=1`` or ``config.setup(class_mode=True)``): a named run
-  (``desc``) loads its saved weights and history from ``<artifacts>/runs/`` instead of
-  training, when the file was made by the same code and settings (a fingerprint is stored);
-  otherwise it says why in Korean and trains. Every named full run saves that file.
-  :func:`memo` does the same for a cell whose result is not one model (a multi-seed
-  experiment, a table).
+  (``desc``) shows its recorded curves (``notebooks/records/fit-<desc>.json``, see
+  :mod:`chapter5.records`) instead of training; ``python -m chapter5 results`` writes them.
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import inspect
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +30,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .config import artifacts_dir, class_mode, is_quick, seed_everything
+from .config import seed_everything
 from .config import device as default_device
 
 
@@ -204,137 +198,25 @@ def predict(model, loader, device=None):
     return torch.cat(ys), torch.cat(preds), torch.cat(probs)
 
 
-# --------------------------------------------------------------------------- class mode
+# --------------------------------------------------------------------------- records of runs
 
-# How a class-mode cell says it found no usable saved result and computes instead (the benchmark
-# counts these words in the notebooks' outputs).
-NOW_RUNNING, NOW_TRAINING = "지금 실행합니다", "지금 학습합니다"
+def fit_inputs(model, train_loader, *, epochs, optimizer, loss_fn, scheduler, seed) -> dict:
+    """What a named run is of (see :mod:`chapter5.records`): the calling cell, the model's class
+    source and size, the optimizer's name and learning-rate settings, the loss, the scheduler,
+    the data size and batch size, epochs and seed — never an object's ``repr`` of library
+    internals (those change between torch releases)."""
+    from . import records
 
-
-def runs_dir() -> Path:
-    path = artifacts_dir() / "runs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def run_path(name: str) -> Path:
-    slug = re.sub(r"[^0-9A-Za-z가-힣_.-]+", "_", name).strip("_") or "run"
-    return runs_dir() / f"{slug}{'-quick' if is_quick() else ''}.pt"
-
-
-def fingerprint(model, train_loader, *, epochs, optimizer, loss_fn, scheduler, seed) -> str:
-    """A hash of the code and settings that produce a run: the model's class source and
-    architecture, the optimizer and its hyper-parameters, the loss, the scheduler, the data
-    size and batch size, epochs, seed and mode."""
-    code = _source(type(model))  # for a class defined in a notebook cell: its methods' source
-    groups = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups] if optimizer else None
-    parts = [code, repr(model), type(optimizer).__name__, repr(groups), repr(loss_fn),
-             type(scheduler).__name__ if scheduler is not None else "-",
-             str(len(getattr(train_loader, "dataset", []))), str(getattr(train_loader, "batch_size", None)),
-             str(epochs), str(seed), "quick" if is_quick() else "full",
-             str(sum(p.numel() for p in model.parameters() if p.requires_grad))]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-
-
-def _read_saved(name: str, fp: str) -> tuple[dict | None, str]:
-    """``(saved dict, "")`` when ``<runs>/<name>.pt`` was made with fingerprint ``fp``, else None
-    and why (Korean, one line)."""
-    path = run_path(name)
-    if not path.is_file():
-        return None, f"저장된 결과가 없습니다 ({path.name}) → {NOW_RUNNING}."
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - truncated or not a run file
-        return None, f"저장된 결과 파일이 손상되었습니다 ({path.name}) → {NOW_RUNNING}."
-    if not isinstance(saved, dict) or saved.get("fingerprint") != fp:
-        return None, (f"저장된 결과는 다른 코드나 설정으로 만든 것입니다 ({path.name}) → {NOW_RUNNING}. "
-                      "(교사용: make results 로 다시 만드세요)")
-    return saved, ""
-
-
-def save_atomic(obj, path: Path) -> Path:
-    """``torch.save`` to a temporary file beside ``path``, then rename it: a reader never sees a
-    half-written file, and two kernels saving at once never write into the same temporary file."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-    return path
-
-
-def _write_saved(name: str, content: dict) -> Path:
-    return save_atomic(content, run_path(name))
-
-
-def load_run(model, name: str, fp: str) -> tuple[History | None, str]:
-    """``(history, message)``: the saved run when it matches ``fp``, else None and why (Korean)."""
-    saved, why = _read_saved(name, fp)
-    if saved is None:
-        return None, why
-    try:
-        model.load_state_dict(saved["state_dict"])
-        hist = History(**{k: list(v) for k, v in saved["history"].items()}, loaded=True)
-    except (RuntimeError, KeyError, TypeError):
-        return None, f"저장된 가중치가 이 모델과 맞지 않습니다 ({run_path(name).name}) → {NOW_TRAINING}."
-    return hist, f"📦 class mode: 저장된 학습 결과를 불러왔습니다 ({run_path(name).name}, 학습 {hist.train_time:.0f}초 분량)."
-
-
-def save_run(model, name: str, fp: str, hist: History) -> Path:
-    return _write_saved(name, {"fingerprint": fp, "history": hist.as_dict(),
-                               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}})
-
-
-def _source(fn) -> str:
-    """The source of a function or class; for a class defined in a notebook cell (which
-    ``inspect`` cannot find) the sources of its methods."""
-    try:
-        return inspect.getsource(fn)
-    except (OSError, TypeError):
-        if inspect.isclass(fn):
-            methods = [v for _, v in sorted(vars(fn).items()) if inspect.isfunction(v)]
-            return fn.__qualname__ + "\n" + "\n".join(_source(m) for m in methods)
-        return getattr(fn, "__qualname__", repr(fn))
-
-
-def _plain(value):
-    """``value`` with NumPy numbers and arrays as Python numbers and tensors (what
-    ``torch.load(weights_only=True)`` reads back)."""
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {_plain(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_plain(v) for v in value)
-    if isinstance(value, np.ndarray):
-        return torch.from_numpy(value.copy())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu()
-    return value
-
-
-def memo(name: str, compute, *, code=(), settings=None):
-    """Class mode for a cell whose result is not one ``fit``: a multi-seed experiment, a table.
-
-    ``compute()`` runs and its result (numbers, strings, lists, tuples, dicts, tensors; NumPy
-    values become Python numbers and tensors) is saved to ``<artifacts>/runs/<name>.pt`` with a
-    fingerprint of the source of ``compute`` and of the functions in ``code`` (what defines the
-    experiment), ``settings`` and the mode. In class mode that file is returned instead of
-    computing when its fingerprint matches; a missing, truncated or mismatched file says why in
-    one Korean line and computes.
-    """
-    parts = [_source(f) for f in (compute, *code)] + [repr(settings), "quick" if is_quick() else "full"]
-    fp = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-    if class_mode():
-        saved, why = _read_saved(name, fp)
-        if saved is not None and "value" in saved:
-            print(f"📦 class mode: 저장된 결과를 불러왔습니다 ({run_path(name).name}, 계산 {saved.get('seconds', 0):.0f}초 분량).")
-            return saved["value"]
-        print(why or f"저장된 파일에 결과가 없습니다 ({run_path(name).name}) → {NOW_RUNNING}.")
-    start = time.perf_counter()
-    value = compute()
-    _write_saved(name, {"fingerprint": fp, "value": _plain(value), "seconds": time.perf_counter() - start})
-    return value
+    keys = ("lr", "weight_decay", "momentum", "betas")
+    groups = [{k: g[k] for k in keys if k in g} for g in optimizer.param_groups] if optimizer else None
+    settings = {"model": type(model).__name__,
+                "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
+                "optimizer": type(optimizer).__name__, "groups": groups,
+                "loss": type(loss_fn).__name__, "label_smoothing": getattr(loss_fn, "label_smoothing", None),
+                "scheduler": type(scheduler).__name__ if scheduler is not None else None,
+                "data": len(getattr(train_loader, "dataset", [])), "batch": getattr(train_loader, "batch_size", None),
+                "epochs": epochs, "seed": seed}
+    return records.inputs(code=(type(model),), settings=settings)
 
 
 # --------------------------------------------------------------------------- fit
@@ -368,11 +250,13 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
     if optimizer is None:
         optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     named = progress and desc != "train"
-    fp = fingerprint(model, train_loader, epochs=epochs, optimizer=optimizer, loss_fn=loss_fn,
-                     scheduler=scheduler, seed=seed) if named else None
-    if named and class_mode():
-        hist, message = load_run(model, desc, fp)
-        print(message)
+    from . import records
+
+    inp = fit_inputs(model, train_loader, epochs=epochs, optimizer=optimizer, loss_fn=loss_fn,
+                     scheduler=scheduler, seed=seed) if named and records.mode() != "quick" else None
+    if inp is not None and records.mode() == "class":  # the curves of the run, recorded
+        hist, line = records.load(f"fit-{desc}", inp)
+        print(line)
         if hist is not None:
             return hist
     precision = precision_for(model, device)
@@ -450,8 +334,8 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
     bar.close()
     if layout:
         model.to(memory_format=torch.contiguous_format)
-    if named:
-        save_run(model, desc, fp, hist)
+    if inp is not None and records.writing():
+        records.write(f"fit-{desc}", hist, inp, hist.train_time)
     return hist
 
 

@@ -201,31 +201,6 @@ def test_interrupt_keeps_the_best_model_and_returns(capsys, monkeypatch):
     assert "중단했습니다" in capsys.readouterr().out
 
 
-def test_class_mode_loads_a_matching_run_and_refuses_others(monkeypatch, tmp_path, capsys):
-    monkeypatch.setenv("CHAPTER5_ARTIFACTS", str(tmp_path))
-    tr, te = _img_loaders()
-    trained = train.fit(_conv_net(), tr, te, epochs=2, lr=0.01, desc="cm", device=torch.device("cpu"))
-    saved = train.run_path("cm")
-    assert saved.is_file()
-    monkeypatch.setenv("CHAPTER5_CLASS_MODE", "1")
-    model = _conv_net()
-    loaded = train.fit(model, tr, te, epochs=2, lr=0.01, desc="cm", device=torch.device("cpu"))
-    assert loaded.loaded and loaded.test_acc == trained.test_acc
-    assert abs(train.evaluate(model, te)[1] - trained.final_test_acc) < 1e-6
-    assert "불러왔습니다" in capsys.readouterr().out
-    # other settings (another learning rate): refused, then trained
-    other = train.fit(_conv_net(), tr, te, epochs=2, lr=0.05, desc="cm", device=torch.device("cpu"))
-    assert not other.loaded and "다른 코드나 설정" in capsys.readouterr().out
-    # truncated file: refused, then trained
-    saved.write_bytes(saved.read_bytes()[:100])
-    again = train.fit(_conv_net(), tr, te, epochs=2, lr=0.01, desc="cm", device=torch.device("cpu"))
-    assert not again.loaded and "손상" in capsys.readouterr().out
-    # missing file: trains
-    train.run_path("cm").unlink()
-    fresh = train.fit(_conv_net(), tr, te, epochs=1, lr=0.01, desc="cm-missing", device=torch.device("cpu"))
-    assert not fresh.loaded and "저장된 결과가 없습니다" in capsys.readouterr().out
-
-
 class _ViewNet(nn.Module):
     """Flattens with .view(N, -1) after a convolution, as the textbook does."""
 
@@ -312,51 +287,6 @@ def test_estimate_and_progress_bar_appear_in_a_notebook_output(tmp_path):
     plain = ["".join(o.get("data", {}).get("text/plain", "")) for o in cnn["outputs"] if o["output_type"] == "display_data"]
     assert any(p.startswith("CNN:") and "batch/s" in p for p in plain), plain
     assert any("⏱ 이 셀은 이 컴퓨터에서 약" in "".join(o.get("text", "")) for o in cnn["outputs"])
-
-
-def _experiment():
-    import numpy as np
-
-    _experiment.calls += 1
-    return {("small", "similar"): [np.float64(91.5), 92.25], "curve": np.arange(3), "n": np.int64(7)}
-
-
-def test_memo_saves_then_class_mode_loads_and_refuses_others(monkeypatch, tmp_path, capsys):
-    monkeypatch.setenv("CHAPTER5_ARTIFACTS", str(tmp_path))
-    monkeypatch.delenv("CHAPTER5_CLASS_MODE", raising=False)
-    _experiment.calls = 0
-    first = train.memo("exp", _experiment, settings={"seeds": 3})
-    assert _experiment.calls == 1 and train.run_path("exp").is_file()
-    monkeypatch.setenv("CHAPTER5_CLASS_MODE", "1")
-    got = train.memo("exp", _experiment, settings={"seeds": 3})
-    assert _experiment.calls == 1, "class mode must load, not compute"
-    assert "불러왔습니다" in capsys.readouterr().out
-    assert got[("small", "similar")] == [91.5, 92.25] and got["n"] == 7 and type(got["n"]) is int
-    assert torch.equal(got["curve"], torch.arange(3)) and first["n"] == 7
-    # other settings, or another function that defines the experiment: refused, computed again
-    train.memo("exp", _experiment, settings={"seeds": 5})
-    assert _experiment.calls == 2 and "다른 코드나 설정" in capsys.readouterr().out
-    train.memo("exp", _experiment, code=[_conv_net], settings={"seeds": 5})
-    assert _experiment.calls == 3 and "다른 코드나 설정" in capsys.readouterr().out
-    # truncated: refused, computed; missing: computed
-    train.run_path("exp").write_bytes(train.run_path("exp").read_bytes()[:50])
-    train.memo("exp", _experiment, code=[_conv_net], settings={"seeds": 5})
-    assert _experiment.calls == 4 and "손상" in capsys.readouterr().out
-    train.memo("exp-new", _experiment)
-    assert _experiment.calls == 5 and "저장된 결과가 없습니다" in capsys.readouterr().out
-
-
-def test_memo_fingerprints_a_class_by_its_methods_even_without_a_source_file():
-    """Classes defined in a notebook cell have no file for ``inspect``: their methods count."""
-    ns: dict = {}
-    exec(compile("class Net:\n    def forward(self, x):\n        return x + 1\n", "<cell-1>", "exec"), ns)
-    import linecache
-    linecache.cache["<cell-1>"] = (0, None, ["class Net:\n", "    def forward(self, x):\n", "        return x + 1\n"], "<cell-1>")
-    first = train._source(ns["Net"])
-    assert "return x + 1" in first
-    exec(compile("class Net:\n    def forward(self, x):\n        return x + 2\n", "<cell-2>", "exec"), ns)
-    linecache.cache["<cell-2>"] = (0, None, ["class Net:\n", "    def forward(self, x):\n", "        return x + 2\n"], "<cell-2>")
-    assert train._source(ns["Net"]) != first
 
 
 def test_the_runner_reports_the_kernels_own_peak_memory(tmp_path):

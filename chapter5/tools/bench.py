@@ -347,7 +347,7 @@ def run_notebooks(mode: str) -> dict:
 
     import nbformat
 
-    from .. import train
+    from .. import records
     from .results import execute
 
     full = mode == "full"
@@ -362,7 +362,7 @@ def run_notebooks(mode: str) -> dict:
             if full:
                 out["figures"][path.name] = json.loads(sink.read_text()) if sink.exists() else []
             text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-            out["recomputed"][path.name] = text.count(train.NOW_RUNNING) + text.count(train.NOW_TRAINING)
+            out["recomputed"][path.name] = text.count(records.NOW_RUNNING)
     return out
 
 

@@ -1,8 +1,10 @@
-"""Re-runnable results: execute notebooks in full mode and write ``docs/RESULTS.md``.
+"""Re-runnable results: execute notebooks in full mode, renew their records, write ``docs/RESULTS.md``.
 
     python -m chapter5 results notebooks/02_dnn_vs_cnn.ipynb
     python -m chapter5 results            # every notebook
 
+Each notebook runs in the *recompute* mode (everything live) and writes the records of its
+experiments into ``notebooks/records/`` (:mod:`chapter5.records`).
 Each notebook reports its figures with :func:`chapter5.results.report`; this module collects them
 (through the ``CHAPTER5_RESULTS`` file), times the whole notebook, saves the
 executed notebook (so its stored outputs come from a real top-to-bottom run) and
@@ -152,8 +154,10 @@ def run_notebook(path: Path, quick: bool = False, timeout: int = 1800, save: boo
         sink = Path(tmp) / "results.json"
         nb = nbformat.read(path, as_version=4)
         stats: dict = {}
-        wall = execute(nb, path.parent, quick=quick, timeout=timeout, env={"CHAPTER5_RESULTS": str(sink)},
-                       stats=stats)
+        # recompute everything and renew the records (chapter5/records.py); quick runs never record
+        env = {"CHAPTER5_RESULTS": str(sink), "CHAPTER5_CLASS_MODE": "0", "CHAPTER5_RECOMPUTE": "1",
+               "CHAPTER5_WRITE_RECORDS": "0" if quick else "1"}
+        wall = execute(nb, path.parent, quick=quick, timeout=timeout, env=env, stats=stats)
         rows = json.loads(sink.read_text()) if sink.exists() else []
     if save and not quick:
         nbformat.write(nb, path)
