@@ -498,3 +498,14 @@ def stale(notebooks=None, folder: Path | None = None) -> dict:
 def total_bytes(folder: Path | None = None) -> int:
     folder = Path(folder) if folder else records_dir()
     return sum(p.stat().st_size for p in folder.glob("*.json")) if folder.is_dir() else 0
+
+
+def live(compute, *, instead=None, what: str = "이 계산"):
+    """``compute()`` — except in class mode, which computes nothing: there it returns ``instead``
+    and says so in one line. For work whose result is too large to record (cached features of
+    every photo) and that only the live cells after it need; in class mode those cells show
+    records (``core=True`` experiments) instead."""
+    if mode() == "class":
+        print(f"📋 수업 모드: {what}은(는) 건너뜁니다 — 아래 셀들은 기록된 결과를 보여 줍니다.")
+        return instead
+    return compute()

@@ -237,3 +237,11 @@ def test_records_are_json_only_and_small():
         doc = json.loads(p.read_text(encoding="utf-8"))
         assert {"name", "fingerprint", "inputs", "made", "value"} <= set(doc), p.name
     assert records.total_bytes(folder) <= 3 * 1024 * 1024
+
+
+def test_live_work_is_skipped_only_in_class_mode(rec, monkeypatch, capsys):
+    calls = []
+    assert records.live(lambda: calls.append(1) or "features", what="특성 캐시") == "features"
+    monkeypatch.setenv("CHAPTER5_CLASS_MODE", "1")
+    assert records.live(lambda: calls.append(1) or "features", instead="none", what="특성 캐시") == "none"
+    assert calls == [1] and "특성 캐시은(는) 건너뜁니다" in capsys.readouterr().out
