@@ -6,13 +6,23 @@ anywhere: ``$CHAPTER5_PROGRESS`` if set, else ``%APPDATA%\\chapter5\\progress.js
 ``${XDG_DATA_HOME:-~/.local/share}/chapter5/progress.json``. A corrupt file is moved aside
 (``progress.json.bad``) and progress starts again, with a message. ``chapter5.progress()``
 shows it; ``python -m chapter5 progress --reset`` deletes it.
+
+For a study group: :func:`summary_line` is one line to paste into the group's chat. To carry
+progress from one computer or Colab session to the next: :func:`export_code` gives a short text
+code, :func:`import_code` merges it into this computer's progress (solved stays solved). The code
+also carries the learner's id (:func:`learner_id`), which fixes the order of the quiz options.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as _dt
 import json
 import os
+import re
+import secrets
 import sys
+import zlib
 from pathlib import Path
 
 _warned: set[str] = set()
@@ -98,6 +108,15 @@ def record_quiz(quiz: str, question: str, correct: bool) -> None:
     _save(state)
 
 
+def learner_id() -> str:
+    """This learner's id (8 hex digits, made on first use and kept in the progress file)."""
+    state = load()
+    if not _ID.fullmatch(str(state.get("learner", ""))):
+        state["learner"] = secrets.token_hex(4)
+        _save(state)
+    return state["learner"]
+
+
 def reset() -> str:
     global _memory
     _memory = None
@@ -161,11 +180,95 @@ def summary_text() -> str:
     return "\n".join(lines)
 
 
-class _Summary:
+def summary_line() -> str:
+    """One line for the group's chat, e.g. ``chapter5 진행: 01 ✅ 연습 4/4 퀴즈 8/8 · 02 연습 1/4 퀴즈 3/8 · …``."""
+    parts = []
+    for r in summary_rows():
+        done = len(r["solved"]) == r["exercises"] and r["quiz_right"] == r["quiz_total"]
+        parts.append(f"{r['notebook']}{' ✅' if done else ''} 연습 {len(r['solved'])}/{r['exercises']} "
+                     f"퀴즈 {r['quiz_right']}/{r['quiz_total']}")
+    return "chapter5 진행: " + " · ".join(parts)
+
+
+class _Line(str):
+    """A message that shows without quotes as a notebook cell's result and prints as itself."""
+
     def __repr__(self):
-        return summary_text()
+        return str(self)
 
 
-def show() -> _Summary:
-    """What ``chapter5.progress()`` shows (plain text, so it reads the same everywhere)."""
-    return _Summary()
+# --------------------------------------------------------------------------- carry progress along
+
+CODE_PREFIX = "C5P1-"
+_ID = re.compile(r"[0-9a-f]{8}")
+_KEY = re.compile(r"[0-9A-Za-z._-]{1,16}")
+
+
+def export_code() -> str:
+    """A short text code with everything solved here (and the learner id), for :func:`import_code`."""
+    state = load()
+    solved = sorted(k for k, v in state["exercises"].items() if isinstance(v, dict) and v.get("solved"))
+    quizzes = {nb: sorted(q for q, ok in answers.items() if ok)
+               for nb, answers in sorted(state["quizzes"].items()) if isinstance(answers, dict)}
+    payload = {"l": learner_id(), "e": solved, "q": {nb: qs for nb, qs in quizzes.items() if qs}}
+    raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("ascii")
+    return _Line(CODE_PREFIX + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode("ascii").rstrip("="))
+
+
+def _parse_code(code) -> dict | None:
+    try:
+        text = "".join(str(code).split())
+        if not text.startswith(CODE_PREFIX):
+            return None
+        body = text[len(CODE_PREFIX):]
+        raw = zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        data = json.loads(raw.decode("ascii"))
+    except (ValueError, binascii.Error, zlib.error, UnicodeDecodeError):
+        return None
+    ok = (isinstance(data, dict) and _ID.fullmatch(str(data.get("l", "")))
+          and isinstance(data.get("e"), list) and all(isinstance(k, str) and _KEY.fullmatch(k) for k in data["e"])
+          and isinstance(data.get("q"), dict)
+          and all(_KEY.fullmatch(str(nb)) and isinstance(qs, list)
+                  and all(isinstance(q, str) and _KEY.fullmatch(q) for q in qs) for nb, qs in data["q"].items()))
+    return data if ok else None
+
+
+def import_code(code: str) -> str:
+    """Merge a code from :func:`export_code` into this computer's progress; one line says what changed.
+
+    Solved exercises and right quiz answers are added (nothing is ever un-solved); the learner id of
+    the code is adopted so the quiz options come in the same order as where the code was made.
+    A code that is cut off or mistyped changes nothing and gives one line saying so."""
+    data = _parse_code(code)
+    if data is None:
+        return _Line("⚠ 진행 코드를 읽을 수 없습니다: 복사할 때 잘렸거나 바뀌었습니다. "
+                     f"'{CODE_PREFIX}' 로 시작하는 코드 전체를 다시 붙여 넣으세요 (아무것도 바꾸지 않았습니다).")
+    state = load()
+    new_ex = new_q = 0
+    for key in data["e"]:
+        entry = state["exercises"].setdefault(key, {})
+        if not entry.get("solved"):
+            entry.update(solved=True, at=_now())
+            new_ex += 1
+    for nb, qs in data["q"].items():
+        answers = state["quizzes"].setdefault(nb, {})
+        for q in qs:
+            new_q += not answers.get(q)
+            answers[q] = True
+    state["learner"] = data["l"]
+    _save(state)
+    return _Line(f"진행 코드를 합쳤습니다: 새로 푼 연습 {new_ex}개, 퀴즈 {new_q}문제. " + summary_line())
+
+
+class _Summary:
+    def __init__(self, line: bool = False):
+        self.line = line
+
+    def __repr__(self):
+        return summary_line() if self.line else summary_text()
+
+
+def show(line: bool = False) -> _Summary:
+    """What ``chapter5.progress()`` shows (plain text, so it reads the same everywhere);
+    ``line=True``: the one line of :func:`summary_line`."""
+    return _Summary(line)
