@@ -110,14 +110,14 @@ def _digest(text: str) -> str:
 
 
 def source_of(fn) -> str:
-    """The source of a function or class; for a class defined in a notebook cell (which
-    ``inspect`` cannot always find) the sources of its methods; for a lambda its line."""
+    """The source of a function; for a class the sources of its methods (the same wherever the
+    class is defined: ``inspect`` cannot find a class defined in a notebook cell)."""
+    if inspect.isclass(fn):
+        methods = [v for _, v in sorted(vars(fn).items()) if inspect.isfunction(v)]
+        return fn.__qualname__ + "\n" + "\n".join(source_of(m) for m in methods)
     try:
         return _norm(inspect.getsource(fn))
     except (OSError, TypeError):
-        if inspect.isclass(fn):
-            methods = [v for _, v in sorted(vars(fn).items()) if inspect.isfunction(v)]
-            return fn.__qualname__ + "\n" + "\n".join(source_of(m) for m in methods)
         return getattr(fn, "__qualname__", repr(fn))
 
 
@@ -398,8 +398,13 @@ def _static_source(cell_src: str, node, qualname: str) -> str:
     import ast
 
     if isinstance(node, ast.ClassDef):
+        def plain(n):  # what stays a function in the class's namespace (not a property or staticmethod)
+            names = {ast.unparse(d).split("(")[0].split(".")[-1] for d in n.decorator_list}
+            return not names & {"property", "staticmethod", "classmethod", "setter", "getter", "deleter",
+                                "cached_property"}
+
         methods = sorted((n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-                          and not n.decorator_list), key=lambda n: n.name)
+                          and plain(n)), key=lambda n: n.name)
         return qualname + "\n" + "\n".join(_segment(cell_src, m) for m in methods)
     return _segment(cell_src, node)
 
