@@ -1,0 +1,278 @@
+"""Catalogues of plausible mistakes and of right answers for the exercises of notebooks 01–03.
+
+For every exercise (and each notebook's challenge): every mistake in its catalogue — including
+those the notebook's prose warns about and those the issue "Study kit, round two" found
+accepted — is rejected with its own message (a fragment naming the cause), never a traceback,
+never the reference answer; every right variant (float64, NumPy, Python numbers, 0-d tensors,
+lists, other idioms) passes. Run alone: ``pytest -p no:xdist -q tests/test_catalogue_01_03.py``.
+"""
+from __future__ import annotations
+
+import pytest
+
+from chapter5.exercises import ex01, ex02, ex03, progress
+
+# --------------------------------------------------------------------------- notebook 01
+
+_CONV = '''def conv2d_by_hand(x, w, s=1):
+    H, W = x.shape
+    kh, kw = w.shape
+    out = torch.zeros((H - kh) // s + 1, (W - kw) // s + 1)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            window = WINDOW
+            out[i, j] = (window * w).sum()
+    return out'''
+
+
+def _conv(window: str, tail: str = "") -> str:
+    return _CONV.replace("WINDOW", window) + tail
+
+
+_MY_CONV = ex01._CHALLENGE_SOLUTION
+
+CATALOGUE = {
+    ex01.q1: {
+        "mistakes": [
+            ("no-stride", _conv("x[i:i + kh, j:j + kw]"), "창이 한 칸씩 움직입니다"),
+            ("flipped", _conv("x[i * s:i * s + kh, j * s:j * s + kw].flip(0, 1)"), "교차 상관"),
+            ("dilated-window", _conv("x[i:i + kh * s:s, j:j + kw * s:s]"), "dilation"),
+            ("off-by-one", _conv("x[i * s:i * s + kh - 1, j * s:j * s + kw - 1]"), "끝 a:b 는 b 를 포함하지"),
+            ("kh-kw-swapped", _conv("x[i * s:i * s + kw, j * s:j * s + kh]"), "정사각형이 아닌 커널"),
+            ("rows-columns-swapped", _conv("x[j * s:j * s + kh, i * s:i * s + kw]"), "행과 열이 뒤바뀌었습니다"),
+        ],
+        "variants": [
+            ("reference", ex01.q1.solution_code),
+            ("float64", _conv("x[i * s:i * s + kh, j * s:j * s + kw]").replace(
+                "torch.zeros((H - kh) // s + 1, (W - kw) // s + 1)",
+                "torch.zeros((H - kh) // s + 1, (W - kw) // s + 1, dtype=torch.float64)")),
+            ("numpy", _conv("x[i * s:i * s + kh, j * s:j * s + kw]").replace("return out", "return out.numpy()")),
+            ("list", _conv("x[i * s:i * s + kh, j * s:j * s + kw]").replace("return out", "return out.tolist()")),
+            ("unfold", '''def conv2d_by_hand(x, w, s=1):
+    kh, kw = w.shape
+    patches = x.unfold(0, kh, s).unfold(1, kw, s)
+    return (patches * w).sum(dim=(-2, -1))'''),
+            ("numpy-loops", '''import numpy as np
+def conv2d_by_hand(x, w, s=1):
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
+    kh, kw = w.shape
+    out = np.zeros(((x.shape[0] - kh) // s + 1, (x.shape[1] - kw) // s + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = (x[i * s:i * s + kh, j * s:j * s + kw] * w).sum()
+    return out'''),
+        ],
+    },
+    ex01.q2: {
+        "mistakes": [
+            ("no-c_in", "def conv_params(c_in, c_out, k, bias=True):\n    return c_out * k * k + (c_out if bias else 0)",
+             "입력 채널 수"),
+            ("k-not-squared", "def conv_params(c_in, c_out, k, bias=True):\n    return c_out * c_in * k + (c_out if bias else 0)",
+             "k×k 칸인데 k 칸만"),
+            ("no-bias", "def conv_params(c_in, c_out, k, bias=True):\n    return c_out * c_in * k * k",
+             "편향 (bias) 을 세지 않았습니다"),
+            ("bias-ignores-flag", "def conv_params(c_in, c_out, k, bias=True):\n    return c_out * c_in * k * k + c_out",
+             "bias=False 인데"),
+            ("bias-per-input", "def conv_params(c_in, c_out, k, bias=True):\n    return c_out * c_in * k * k + (c_in if bias else 0)",
+             "입력 채널이 아니라 출력 채널"),
+            ("one-bias", "def conv_params(c_in, c_out, k, bias=True):\n    return c_out * c_in * k * k + (1 if bias else 0)",
+             "하나만 셌습니다"),
+            ("string", "def conv_params(c_in, c_out, k, bias=True):\n    return f'{c_out * c_in * k * k + c_out}'",
+             "숫자가 필요한데 str"),
+        ],
+        "variants": [
+            ("reference", ex01.q2.solution_code),
+            ("float", "def conv_params(c_in, c_out, k, bias=True):\n    return c_out * c_in * k ** 2.0 + c_out * bias"),
+            ("count-a-layer", "import torch.nn as nn\ndef conv_params(c_in, c_out, k, bias=True):\n"
+                              "    return sum(p.numel() for p in nn.Conv2d(c_in, c_out, k, bias=bias).parameters())"),
+            ("0-d-tensor", "import torch\ndef conv_params(c_in, c_out, k, bias=True):\n"
+                           "    return torch.tensor(c_out * c_in * k * k + (c_out if bias else 0))"),
+            ("numpy", "import numpy as np\ndef conv_params(c_in, c_out, k, bias=True):\n"
+                      "    return np.prod([c_out, c_in, k, k]) + (c_out if bias else 0)"),
+        ],
+    },
+    ex01.q3: {
+        "mistakes": [
+            ("n//s", "def stack_size(n, layers):\n    for f, s, p in layers:\n        n = n // s\n    return n", "same"),
+            ("one-p", "def stack_size(n, layers):\n    for f, s, p in layers:\n        n = (n + p - f) // s + 1\n    return n",
+             "양쪽"),
+            ("true-division", "def stack_size(n, layers):\n    for f, s, p in layers:\n        n = (n + 2 * p - f) / s + 1\n"
+                              "    return n", "내림 나눗셈"),
+            ("no-plus-one", "def stack_size(n, layers):\n    for f, s, p in layers:\n        n = (n + 2 * p - f) // s\n    return n",
+             "+1 이 빠졌습니다"),
+            ("plus-one-inside", "def stack_size(n, layers):\n    for f, s, p in layers:\n        n = (n + 2 * p - f + 1) // s\n"
+                                "    return n", "나눗셈 안에"),
+            ("ceil", "def stack_size(n, layers):\n    for f, s, p in layers:\n        n = -(-(n + 2 * p - f) // s) + 1\n"
+                     "    return n", "올림"),
+            ("precedence", "def stack_size(n, layers):\n    for f, s, p in layers:\n        n = n - f + 2 * p // s + 1\n"
+                           "    return n", "괄호"),
+            ("not-updated", "def stack_size(n, layers):\n    for f, s, p in layers:\n        out = (n + 2 * p - f) // s + 1\n"
+                            "    return n", "n 을 새 크기로"),
+            ("return-in-loop", "def stack_size(n, layers):\n    for f, s, p in layers:\n        n = (n + 2 * p - f) // s + 1\n"
+                               "        return n", "첫 층만"),
+        ],
+        "variants": [
+            ("reference", ex01.q3.solution_code),
+            ("floor", "import math\ndef stack_size(n, layers):\n    for f, s, p in layers:\n"
+                      "        n = math.floor((n + 2 * p - f) / s) + 1\n    return n"),
+            ("float-result", "def stack_size(n, layers):\n    for f, s, p in layers:\n        n = (n + 2 * p - f) // s + 1.0\n"
+                             "    return n"),
+            ("numpy", "import numpy as np\ndef stack_size(n, layers):\n    n = np.int64(n)\n    for f, s, p in layers:\n"
+                      "        n = (n + 2 * p - f) // s + 1\n    return n"),
+            ("tensor", "import torch\ndef stack_size(n, layers):\n    n = torch.tensor(n)\n    for f, s, p in layers:\n"
+                       "        n = torch.div(n + 2 * p - f, s, rounding_mode='floor') + 1\n    return n"),
+        ],
+    },
+    ex01.q4: {
+        "mistakes": [
+            ("3x3-same", "def make_reducer(c_in, c_out):\n    return nn.Conv2d(c_in, c_out, kernel_size=3, padding=1)",
+             "이웃 픽셀"),
+            ("3x3-valid", "def make_reducer(c_in, c_out):\n    return nn.Conv2d(c_in, c_out, kernel_size=3)", "커널이 1×1 보다"),
+            ("swapped", "def make_reducer(c_in, c_out):\n    return nn.Conv2d(c_out, c_in, kernel_size=1)", "인자 순서"),
+            ("linear", "def make_reducer(c_in, c_out):\n    return nn.Linear(c_in, c_out)", "nn.Linear 는 마지막 차원"),
+            ("strided", "def make_reducer(c_in, c_out):\n    return nn.Conv2d(c_in, c_out, kernel_size=1, stride=2)",
+             "stride"),
+            ("not-reduced", "def make_reducer(c_in, c_out):\n    return nn.Conv2d(c_in, c_in, kernel_size=1)",
+             "출력 채널 수는 c_out"),
+            ("class-not-layer", "def make_reducer(c_in, c_out):\n    return nn.Conv2d", "괄호를 붙여"),
+        ],
+        "variants": [
+            ("reference", ex01.q4.solution_code),
+            ("sequential", "def make_reducer(c_in, c_out):\n    return nn.Sequential(nn.Conv2d(c_in, c_out, 1))"),
+            ("tuple-no-bias", "def make_reducer(c_in, c_out):\n    return nn.Conv2d(c_in, c_out, (1, 1), bias=False)"),
+            ("lazy", "def make_reducer(c_in, c_out):\n    return nn.LazyConv2d(c_out, 1)"),
+            ("conv-bn-relu", "def make_reducer(c_in, c_out):\n"
+                             "    return nn.Sequential(nn.Conv2d(c_in, c_out, 1), nn.BatchNorm2d(c_out), nn.ReLU())"),
+        ],
+    },
+    ex01.challenge: {
+        "mistakes": [
+            ("no-bias", _MY_CONV.replace("    if b is not None:\n        out += b.view(1, -1, 1, 1)\n", ""), "편향 b"),
+            ("no-dilation", _MY_CONV.replace("r:r + span_h:dilation, c:c + span_w:dilation",
+                                             "r:r + kh, c:c + kw").replace("span_h, span_w = dilation * (kh - 1) + 1, "
+                                                                           "dilation * (kw - 1) + 1",
+                                                                           "span_h, span_w = kh, kw"),
+             "d·(k−1)+1"),
+            ("dilation-only-in-size", _MY_CONV.replace("r:r + span_h:dilation, c:c + span_w:dilation",
+                                                       "r:r + kh, c:c + kw"), "창 안에서 무시"),
+            ("no-stride", _MY_CONV.replace("r, c = i * stride, j * stride", "r, c = i, j"), "스트라이드"),
+            ("one-side-padding", _MY_CONV.replace("(padding, padding, padding, padding)", "(padding, 0, padding, 0)"),
+             "한쪽"),
+            ("width-only-padding", _MY_CONV.replace("(padding, padding, padding, padding)", "(padding, padding)"),
+             "너비 방향에만"),
+            ("flipped", _MY_CONV.replace('window, w)', 'window, w.flip(2, 3))'), "뒤집었습니다"),
+            ("first-channel", _MY_CONV.replace('torch.einsum("nckl,ockl->no", window, w)',
+                                               'torch.einsum("nkl,okl->no", window[:, 0], w[:, 0])'), "입력 채널 0 만"),
+            ("library", "def my_conv2d(x, w, b=None, stride=1, padding=0, dilation=1):\n"
+                        "    return F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)", "F.conv2d 를 불렀습니다"),
+            ("module", "def my_conv2d(x, w, b=None, stride=1, padding=0, dilation=1):\n"
+                       "    layer = torch.nn.Conv2d(w.shape[1], w.shape[0], w.shape[2:], stride, padding, dilation)\n"
+                       "    layer.weight.data, layer.bias.data = w, b\n    return layer(x)", "nn.Conv2d 층을 만들어"),
+        ],
+        "variants": [
+            ("reference", _MY_CONV),
+            ("loops-float64", '''def my_conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
+    x, w = x.double(), w.double()
+    N, C, H, W = x.shape
+    O, _, kh, kw = w.shape
+    xp = torch.zeros(N, C, H + 2 * padding, W + 2 * padding, dtype=torch.float64)
+    xp[:, :, padding:padding + H, padding:padding + W] = x
+    Ho = (H + 2 * padding - dilation * (kh - 1) - 1) // stride + 1
+    Wo = (W + 2 * padding - dilation * (kw - 1) - 1) // stride + 1
+    out = torch.zeros(N, O, Ho, Wo, dtype=torch.float64)
+    for n in range(N):
+        for o in range(O):
+            for i in range(Ho):
+                for j in range(Wo):
+                    total = 0.0
+                    for a in range(kh):
+                        for c in range(kw):
+                            total += (xp[n, :, i * stride + a * dilation, j * stride + c * dilation] * w[o, :, a, c]).sum()
+                    out[n, o, i, j] = total + (b[o] if b is not None else 0)
+    return out'''),
+            ("unfold", '''def my_conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
+    N, C, H, W = x.shape
+    O, _, kh, kw = w.shape
+    cols = F.unfold(x, (kh, kw), dilation=dilation, padding=padding, stride=stride)
+    Ho = (H + 2 * padding - dilation * (kh - 1) - 1) // stride + 1
+    Wo = (W + 2 * padding - dilation * (kw - 1) - 1) // stride + 1
+    out = (w.view(O, -1) @ cols).view(N, O, Ho, Wo)
+    return out + b.view(1, -1, 1, 1) if b is not None else out'''),
+            ("numpy", '''import numpy as np
+def my_conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
+    x, w = x.numpy(), w.numpy()
+    x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    N, C, H, W = x.shape
+    O, _, kh, kw = w.shape
+    Ho = (H - dilation * (kh - 1) - 1) // stride + 1
+    Wo = (W - dilation * (kw - 1) - 1) // stride + 1
+    out = np.zeros((N, O, Ho, Wo))
+    for i in range(Ho):
+        for j in range(Wo):
+            win = x[:, :, i * stride:i * stride + dilation * (kh - 1) + 1:dilation,
+                    j * stride:j * stride + dilation * (kw - 1) + 1:dilation]
+            out[:, :, i, j] = np.tensordot(win, w, axes=([1, 2, 3], [1, 2, 3]))
+    return out + (b.numpy().reshape(1, -1, 1, 1) if b is not None else 0)'''),
+        ],
+    },
+}
+
+
+def _cases(kind):
+    out = []
+    for ex, cat in CATALOGUE.items():
+        for item in cat[kind]:
+            out.append(pytest.param(ex, *item[1:], id=f"{ex.key}-{item[0]}"))
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _progress_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAPTER5_PROGRESS", str(tmp_path / "progress.json"))
+    monkeypatch.setattr(progress, "_memory", None)
+
+
+def _solution_lines(ex):
+    """Lines of the reference answer that would give it away if a message printed them."""
+    return [line.strip() for line in ex.solution_code.splitlines()
+            if len(line.strip()) > 12 and not line.strip().startswith(('"""', "def ", "return out", "for ", "#"))]
+
+
+@pytest.mark.parametrize("ex,code,fragment", _cases("mistakes"))
+def test_mistake_is_rejected_with_its_own_message(ex, code, fragment):
+    ok, msg = ex.evaluate(ex.answer_from(code))
+    assert not ok, f"{ex.key} accepted a wrong answer:\n{code}"
+    assert msg.startswith("❌"), msg
+    assert fragment in msg, f"{ex.key}: expected {fragment!r} in {msg!r}"
+    assert "Traceback" not in msg and "확인하는 중에 문제가 생겼습니다" not in msg, msg
+    for line in _solution_lines(ex):
+        assert line not in msg, f"{ex.key}: the message gives the answer away ({line!r}): {msg}"
+
+
+@pytest.mark.parametrize("ex,code", _cases("variants"))
+def test_right_variant_passes(ex, code):
+    ok, msg = ex.evaluate(ex.answer_from(code))
+    assert ok, msg
+
+
+def test_every_catalogue_is_big_enough_and_messages_are_distinct():
+    for ex, cat in CATALOGUE.items():
+        assert len(cat["mistakes"]) >= 5, f"{ex.key}: {len(cat['mistakes'])} mistakes"
+        assert len(cat["variants"]) >= 3, f"{ex.key}: {len(cat['variants'])} right variants"
+        fragments = [fragment for _, _, fragment in cat["mistakes"]]
+        assert len(set(fragments)) == len(fragments), f"{ex.key}: two mistakes share one expected message"
+        for _, code, fragment in cat["mistakes"]:  # each fragment is found only in its own mistake's message
+            others = [f for f in fragments if f != fragment and f in ex.evaluate(ex.answer_from(code))[1]]
+            assert not others, f"{ex.key}: the message for {fragment!r} also contains {others}"
+
+
+_MODULE_EXERCISES = [ex for mod in (ex01, ex02, ex03) for ex in mod.EXERCISES]
+
+
+@pytest.mark.parametrize("ex", _MODULE_EXERCISES, ids=[ex.key for ex in _MODULE_EXERCISES])
+def test_template_is_not_attempted_and_listed_wrong_answers_keep_their_message(ex):
+    ok, msg = ex.evaluate(ex.answer_from(ex.template))
+    assert not ok and msg.startswith("📝") and "아직 풀지 않았습니다" in msg, msg
+    for code, part in ex.wrong:
+        ok, msg = ex.evaluate(ex.answer_from(code))
+        assert not ok and part in msg, (ex.key, part, msg)
