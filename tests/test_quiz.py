@@ -286,6 +286,7 @@ def _code_of(payload) -> str:
 
 @pytest.mark.parametrize("bad", ["", "hello", "C5P1-", "C5P1-!!!!", None, 42, _code_of({"x": 1}),
                                  _code_of({"l": "0000abcd", "e": ["01-1"], "q": {"01": "q1"}}),
+                                 _code_of({"l": "0000abcd", "e": [], "q": ["01"]}),
                                  _code_of({"l": "../../etc", "e": [], "q": {}})])
 def test_a_corrupt_code_is_one_korean_line(bad, _progress_file):
     progress.record_exercise("01-1", True)
