@@ -161,6 +161,9 @@ def test_missing_keys_leave_the_sentence_out():
     assert docs.block_modes({}, {}).count("\n") == 2  # header, rule, quick; nothing measured, nothing typed
     new_run = dict(bare, default_mode={"seconds": {"02_dnn_vs_cnn.ipynb": 150.0}})
     assert "| 기본 모드 |" in docs.block_times(results, new_run) and "2.5분" in docs.block_times(results, new_run)
+    flat = dict(bare, default_mode_seconds={"02_dnn_vs_cnn.ipynb": 150.0})
+    assert docs.block_times(results, flat) == docs.block_times(results, new_run)
+    assert docs.block_times(results, bare).count("|") == docs.block_times(results, docs.load(docs.BENCH_JSON)).count("|")
 
 
 def _plan_lines():

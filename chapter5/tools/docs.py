@@ -209,10 +209,15 @@ def lesson_plan(path: Path) -> tuple[list[Stretch], list[Stretch]]:
 # --------------------------------------------------------------------------- blocks
 
 def _runs(bench: dict) -> dict:
-    """Per-notebook run records of the benchmark: {key: {"seconds": {...}, "peak_rss_gb": {...}}}."""
-    return {k: v for k, v in bench.items()
-            if isinstance(v, dict) and isinstance(v.get("seconds"), dict)
-            and any(str(n).endswith(".ipynb") for n in v["seconds"])}
+    """Per-notebook run records of the benchmark: {key: {"seconds": {...}, "peak_rss_gb": {...}}},
+    also from a flat ``<key>_seconds: {notebook: s}`` when there is no ``<key>`` record."""
+    def per_notebook(v):
+        return isinstance(v, dict) and any(str(n).endswith(".ipynb") for n in v)
+    runs = {k: v for k, v in bench.items() if isinstance(v, dict) and per_notebook(v.get("seconds"))}
+    for k, v in bench.items():
+        if k.endswith("_seconds") and per_notebook(v) and k[:-len("_seconds")] not in runs:
+            runs[k[:-len("_seconds")]] = {"seconds": v}
+    return runs
 
 
 def _by_nb(mapping: dict) -> dict:
