@@ -204,14 +204,18 @@ def test_timers_read_the_speaker_notes(tmp_path):
                     md("## 1. 하나", "slide"), md("### ✏️ 연습 09-1: 첫 연습", "subslide"),
                     md("🎤 **발표자 노트**\n- ⏱ 2.1–2.3 20분, 1절은 ⏱ 12분.", "notes"),
                     md("### ✏️ 연습 09-2: 노트 뒤의 연습", "subslide"),
-                    md("## 2. 둘", "slide"), md("- ⏱ 30분", "notes"), md("### 퀴즈", "subslide")]}
+                    md("## 2. 둘", "slide"),
+                    dict(md("### 🧗 도전 과제: 더 깊이", "subslide"), metadata={"tags": ["challenge"]}),
+                    {"cell_type": "code", "source": "# 여기에", "metadata": {"tags": ["challenge"]}},
+                    md("- ⏱ 30분", "notes"), md("### 퀴즈", "subslide")]}
     path = tmp_path / "09_x.ipynb"
     path.write_text(json.dumps(nb), encoding="utf-8")
     stretches, claimed = docs.timers(path)
     assert claimed == 90
     assert [(st.number, st.minutes) for st in stretches] == [("1", 12), ("2", 30)]
     assert stretches[0].exercises == ["09-1 첫 연습", "09-2 노트 뒤의 연습"]
-    assert [h for _, h in stretches[1].headings] == ["2. 둘", "퀴즈"]
+    assert [h for _, h in stretches[1].headings] == ["2. 둘", "🧗 도전 과제: 더 깊이", "퀴즈"]
+    assert stretches[1].challenges == ["🧗 도전 과제: 더 깊이"] and stretches[0].challenges == []
 
 
 SECTION_REF = re.compile(r"(?<![\d.])(0[1-6]) §(\d+(?:\.\d+)*)(?:\s*의)?(?:\s*「([^」]+)」)?")
