@@ -112,3 +112,23 @@ _REPORT_FOR_RENDER = {
                     "course_precision": "fp32"},
     "ingredients": {"cnn_step_ms": {"fp32": 1.0}, "loader_epoch_s": {"book": 1.0}, "loader_images": 10},
 }
+
+
+def test_targets_are_scaled_by_the_speed_index_and_say_whether_they_are_met():
+    rep = {"machine": {**_REPORT_FOR_RENDER["machine"], "speed_index_ms": 480.0}, "notebook_default_max_minutes": 7.5, "course_default_minutes": 25.0,
+           "class_mode_fresh_clone_max_seconds": 12.0, "class_mode_fresh_clone_computed_cells": 0,
+           "cnn_train_seconds": 230.0, "cnn_test_accuracy": 91.9, "cnn_source": "this run",
+           "cnn_train_vs_textbook_5_epochs": 0.25, "records_mb": 0.4, "peak_rss_gb": 2.8}
+    t = bench.targets(rep)
+    assert t["notebook_default_max_minutes"] == {"measured": 7.5, "limit": 8.0, "op": "<=", "met": True}
+    assert t["course_default_minutes"]["limit"] == 24.0 and t["course_default_minutes"]["met"] is False
+    assert t["cnn_train_seconds"]["limit"] == 240.0 and t["cnn_train_seconds"]["met"] is True
+    assert t["cnn_test_accuracy"]["met"] is False  # >= 92.0
+    assert t["cnn_train_vs_textbook_5_epochs"]["met"] is False and t["records_mb"]["met"] is True
+    assert t["class_mode_fresh_clone_max_seconds"]["limit"] == 30.0  # not scaled: it only loads records
+    # figures that did not come from this run's own training are not judged
+    t = bench.targets({**rep, "cnn_source": "from docs/results.json"})
+    assert t["cnn_train_seconds"]["measured"] is None and t["cnn_train_seconds"]["met"] is None
+    md = bench.render({**_REPORT_FOR_RENDER, **rep, "targets": bench.targets(rep), "peak_rss_gb_by_workload": {"cnn": 1.0},
+                       **bench.course_peak({"peak_rss_gb_by_workload": {"cnn": 1.0}})})
+    assert "| 기본 모드: 코스 전체 (분) | default mode, whole course (min) (`course_default_minutes`) | 25.00 | <= 24.00 | **no** |" in md
