@@ -17,8 +17,9 @@ __version__ = "0.2.0"
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-def progress():
-    """Show which exercises and quizzes are solved across the course (stored on this computer only)."""
+def progress(line: bool = False):
+    """Show which exercises and quizzes are solved across the course (stored on this computer only);
+    ``line=True``: one line to paste into the study group's chat."""
     from .exercises.progress import show
 
-    return show()
+    return show(line=line)
