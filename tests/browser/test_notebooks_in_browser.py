@@ -156,6 +156,9 @@ def test_quiz_and_exercise_feedback_in_jupyterlab(lab, artifacts):
     q = next(q for q in quiz.questions if q.is_choice)
     right = next(i for i, c in enumerate(q.spec["choices"]) if c.get("correct"))
     wrong = next(i for i, c in enumerate(q.spec["choices"]) if not c.get("correct"))
+    # the options are shown in this learner's order (the id in the progress file the Lab kernel shares)
+    quiz.text()
+    shown_right, shown_wrong = q.order.index(right), q.order.index(wrong)
 
     lab.server.delete_sessions(rel)
     page = lab.context.new_page()
@@ -175,11 +178,11 @@ def test_quiz_and_exercise_feedback_in_jupyterlab(lab, artifacts):
         qcell.scroll_into_view_if_needed()
         box = qcell.locator(".widget-vbox", has=page.locator(f"text=Q{q.number}.")).last
         feedback = box.locator(".widget-html").last
-        box.locator("input[type=radio]").nth(wrong).check()
+        box.locator("input[type=radio]").nth(shown_wrong).check()
         box.locator("button", has_text="확인").click()
         page.wait_for_function("el => el.innerText.includes('❌')", arg=feedback.element_handle(), timeout=30_000)
         wrong_text = feedback.inner_text()
-        box.locator("input[type=radio]").nth(right).check()
+        box.locator("input[type=radio]").nth(shown_right).check()
         box.locator("button", has_text="확인").click()
         page.wait_for_function("el => el.innerText.includes('✅')", arg=feedback.element_handle(), timeout=30_000)
         assert q.spec["choices"][wrong]["why"][:20] in wrong_text
