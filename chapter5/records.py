@@ -514,3 +514,19 @@ def live(compute, *, instead=None, what: str = "이 계산"):
         print(f"📋 수업 모드: {what}은(는) 건너뜁니다 — 아래 셀들은 기록된 결과를 보여 줍니다.")
         return instead
     return compute()
+
+
+def records_of(notebook, folder: Path | None = None) -> list[Path]:
+    """The record files made by cells of ``notebook`` (matched by the calling cell's digest):
+    what a Colab bundle of that notebook carries."""
+    folder = Path(folder) if folder else records_dir()
+    digests = {_digest(_norm(src)) for src in _code_cells(Path(notebook))}
+    out = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            cell = json.loads(path.read_text(encoding="utf-8"))["inputs"]["cell"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if cell in digests:
+            out.append(path)
+    return out

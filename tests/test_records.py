@@ -245,3 +245,13 @@ def test_live_work_is_skipped_only_in_class_mode(rec, monkeypatch, capsys):
     monkeypatch.setenv("CHAPTER5_CLASS_MODE", "1")
     assert records.live(lambda: calls.append(1) or "features", instead="none", what="특성 캐시") == "none"
     assert calls == [1] and "특성 캐시은(는) 건너뜁니다" in capsys.readouterr().out
+
+
+def test_a_notebooks_records_are_found_by_their_cells(rec, monkeypatch, tmp_path):
+    monkeypatch.setenv("CHAPTER5_RECOMPUTE", "1")
+    monkeypatch.setenv("CHAPTER5_WRITE_RECORDS", "1")
+    mine = 'a = records.experiment("mine", lambda: 1)'
+    records.experiment("mine", lambda: 1, cell=mine)
+    records.experiment("other", lambda: 2, cell='b = records.experiment("other", lambda: 2)')
+    nb = _notebook(tmp_path / "03_x.ipynb", ["import torch", mine])
+    assert [p.name for p in records.records_of(nb, rec)] == ["mine.json"]
