@@ -338,13 +338,15 @@ def cnn_figures(rows: list) -> dict:
     return {keys[m["key"]]: m["value"] for m in rows if m["key"] in keys}
 
 
-def run_notebooks(mode: str) -> dict:
+def run_notebooks(mode: str, save: bool = False) -> dict:
     """Every notebook top to bottom in its own kernel, as a learner runs it, in one of the modes of
     :mod:`chapter5.records`: ``"default"`` (records shown, the core trainings live), ``"class"``
     (records only, from a fresh clone: an empty artifacts folder) or ``"full"`` (recompute: every
     cell live, no record written). Outputs are not saved. Returns wall seconds, each kernel's own
     peak memory, how many cells found no usable record and computed ("지금 계산합니다"), and (not in
-    class mode, which only shows records) the figures the notebooks reported."""
+    class mode, which only shows records) the figures the notebooks reported. ``save=True`` (default
+    mode only) writes each executed notebook back: its stored outputs are then what a learner's
+    first run shows."""
     import tempfile
 
     import nbformat
@@ -369,6 +371,8 @@ def run_notebooks(mode: str) -> dict:
                 out["figures"][path.name] = json.loads(sink.read_text()) if sink.exists() else []
             text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
             out["recomputed"][path.name] = text.count(records.NOW_RUNNING)
+            if save and mode == "default":
+                nbformat.write(nb, path)
     return out
 
 
@@ -421,7 +425,7 @@ WORKLOADS = ("dnn", "cnn", "feature_extraction", "fine_tuning", "ingredients")
 
 
 def run(tiny: bool = False, with_class_mode: bool = False, with_full_course: bool = False,
-        with_default_course: bool = False, workloads=WORKLOADS) -> dict:
+        with_default_course: bool = False, workloads=WORKLOADS, save_notebooks: bool = False) -> dict:
     from .. import records, train
 
     train.use_physical_cores()
@@ -451,7 +455,7 @@ def run(tiny: bool = False, with_class_mode: bool = False, with_full_course: boo
         rep["course_full_machine"] = [rep["machine"]["cpu"]]
         rep["course_full_speed_index_ms"] = [rep["machine"]["speed_index_ms"]]
     if with_default_course:  # what a learner runs: records shown, the core trainings live
-        dc = rep["default_course"] = run_notebooks("default")
+        dc = rep["default_course"] = run_notebooks("default", save=save_notebooks)
         rep["notebook_default_seconds"] = dc["seconds"]
         rep["notebook_default_max_minutes"] = max(dc["seconds"].values()) / 60
         rep["course_default_minutes"] = sum(dc["seconds"].values()) / 60
@@ -600,6 +604,8 @@ def main(argv=None) -> int:
     parser.add_argument("--class-mode", action="store_true", help="also time every notebook in class mode")
     parser.add_argument("--default-course", action="store_true",
                         help="also run every notebook in the default mode (records shown, core trainings live)")
+    parser.add_argument("--save-notebooks", action="store_true",
+                        help="with --default-course: store each notebook's default-mode run as its outputs")
     parser.add_argument("--workloads", default=",".join(WORKLOADS),
                         help="comma-separated workloads to time (default: all): " + ", ".join(WORKLOADS))
     parser.add_argument("--full-course", action="store_true",
@@ -614,7 +620,7 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
     rep = run(tiny=args.tiny, with_class_mode=args.class_mode, with_full_course=args.full_course,
-              with_default_course=args.default_course, workloads=workloads)
+              with_default_course=args.default_course, workloads=workloads, save_notebooks=args.save_notebooks)
     out = args.out or DOCS
     out.mkdir(parents=True, exist_ok=True)
     (out / OUT_JSON.name).write_text(json.dumps(rep, ensure_ascii=False, indent=1) + "\n")
