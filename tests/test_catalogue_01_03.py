@@ -218,6 +218,208 @@ def my_conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
 }
 
 
+# --------------------------------------------------------------------------- notebook 02
+
+_STEP_HEAD = "def training_step(model, xb, yb, optimizer, loss_fn):\n"
+_EVAL = ex02._EVALUATE
+_SMALL = ex02._SMALL_CNN
+
+
+def _step(*lines: str) -> str:
+    return _STEP_HEAD + "".join(f"    {line}\n" for line in lines)
+
+
+def _small(**changes) -> str:
+    code = _SMALL
+    for old, new in changes.get("replace", []):
+        assert old in code, old
+        code = code.replace(old, new)
+    return code
+
+
+CATALOGUE.update({
+    ex02.q1: {
+        "mistakes": [
+            ("no-zero_grad", _step("loss = loss_fn(model(xb), yb)", "loss.backward()", "optimizer.step()", "return loss"),
+             "이전 배치의 기울기"),
+            ("no-step", _step("optimizer.zero_grad()", "loss = loss_fn(model(xb), yb)", "loss.backward()", "return loss"),
+             "가중치를 갱신하는 단계"),
+            ("zero_grad-between", _step("loss = loss_fn(model(xb), yb)", "loss.backward()", "optimizer.zero_grad()",
+                                        "optimizer.step()", "return loss"), "backward() 와 step() 사이"),
+            ("no-backward", _step("optimizer.zero_grad()", "loss = loss_fn(model(xb), yb)", "optimizer.step()", "return loss"),
+             "backward() 를 불렀는지"),
+            ("softmax-before-loss", _step("optimizer.zero_grad()", "loss = loss_fn(torch.softmax(model(xb), 1), yb)",
+                                          "loss.backward()", "optimizer.step()", "return loss"), "softmax 를 거친 확률을 넣었습니다"),
+            ("no-return", _step("optimizer.zero_grad()", "loss = loss_fn(model(xb), yb)", "loss.backward()", "optimizer.step()"),
+             "None 을 돌려받았습니다"),
+            ("loss-after-step", _step("optimizer.zero_grad()", "loss = loss_fn(model(xb), yb)", "loss.backward()",
+                                      "optimizer.step()", "return loss_fn(model(xb), yb)"), "step() 뒤에 다시 계산한"),
+        ],
+        "variants": [
+            ("reference", ex02.q1.solution_code),
+            ("zero_grad-after-step", _step("loss = loss_fn(model(xb), yb)", "loss.backward()", "optimizer.step()",
+                                           "optimizer.zero_grad()", "return loss")),
+            ("item", _step("optimizer.zero_grad()", "loss = loss_fn(model(xb), yb)", "loss.backward()", "optimizer.step()",
+                           "return loss.item()")),
+            ("model-zero_grad", _step("model.zero_grad()", "loss = loss_fn(model(xb), yb)", "loss.backward()",
+                                      "optimizer.step()", "return loss.detach()")),
+            ("float64-number", _step("optimizer.zero_grad(set_to_none=False)", "loss = loss_fn(model(xb), yb)",
+                                     "loss.backward()", "optimizer.step()", "return loss.double()")),
+        ],
+    },
+    ex02.q2: {
+        "mistakes": [
+            ("textbook-6x6", ex02._padded("64 * 6 * 6"), "64·6·6"),
+            ("forgot-pool", ex02._padded("64 * 14 * 14"), "layer2 끝의 최대 풀링"),
+            ("forgot-both-pools", ex02._padded("64 * 28 * 28"), "두 번의 최대 풀링"),
+            ("wrong-channels", ex02._padded("32 * 7 * 7"), "채널 수가 다릅니다"),
+            ("softmax-output", ex02._padded("64 * 7 * 7").replace("return self.fc2(torch.relu(self.fc1(out)))",
+                                                                 "return torch.softmax(self.fc2(torch.relu(self.fc1(out))), 1)"),
+             "출력에 softmax 를 넣었습니다"),
+            ("log-softmax-output", ex02._padded("64 * 7 * 7").replace(
+                "return self.fc2(torch.relu(self.fc1(out)))", "return nn.LogSoftmax(1)(self.fc2(torch.relu(self.fc1(out))))"),
+             "LogSoftmax"),
+            ("changed-layer2", ex02._padded("64 * 6 * 6").replace("nn.Conv2d(32, 64, 3, padding=1)", "nn.Conv2d(32, 64, 3)"),
+             "fc1 의 입력 수만 고치세요"),
+            ("instance", ex02._padded("64 * 7 * 7") + "\nPaddedCNN = PaddedCNN()", "클래스 PaddedCNN 자체"),
+        ],
+        "variants": [
+            ("reference", ex02.q2.solution_code),
+            ("literal", ex02._padded("3136")),
+            ("lazy", ex02._padded("64 * 7 * 7").replace("nn.Linear(64 * 7 * 7, 600)", "nn.LazyLinear(600)")),
+            ("flatten", ex02._padded("64 * 7 * 7").replace("out.view(out.size(0), -1)", "torch.flatten(out, 1)")),
+        ],
+    },
+    ex02.q3: {
+        "mistakes": [
+            ("dim-0", "def count_correct(logits, labels):\n    _, preds = torch.max(logits, 0)\n"
+                      "    return preds.eq(labels).sum().item()", "열 (이미지) 방향"),
+            ("no-sum", "def count_correct(logits, labels):\n    _, preds = torch.max(logits, 1)\n    return preds.eq(labels)",
+             "모두 더해"),
+            ("mean", "def count_correct(logits, labels):\n    _, preds = torch.max(logits, 1)\n"
+                     "    return preds.eq(labels).float().mean().item()", "0–1 사이의 비율"),
+            ("values-not-indices", "def count_correct(logits, labels):\n    preds, _ = torch.max(logits, 1)\n"
+                                   "    return preds.eq(labels).sum().item()", "최댓값 자체"),
+            ("counts-wrong", "def count_correct(logits, labels):\n    _, preds = torch.max(logits, 1)\n"
+                             "    return preds.ne(labels).sum().item()", "틀린 개수"),
+            ("percent", "def count_correct(logits, labels):\n    _, preds = torch.max(logits, 1)\n"
+                        "    return 100 * preds.eq(labels).sum().item() / len(labels)", "퍼센트 (%) 입니다"),
+        ],
+        "variants": [
+            ("reference", ex02.q3.solution_code),
+            ("argmax-0d-tensor", "def count_correct(logits, labels):\n    return (logits.argmax(dim=-1) == labels).sum()"),
+            ("numpy", "import numpy as np\ndef count_correct(logits, labels):\n"
+                      "    return np.sum(np.argmax(logits.numpy(), axis=1) == labels.numpy())"),
+            ("python-loop", "def count_correct(logits, labels):\n    _, preds = torch.max(logits, 1)\n"
+                            "    return sum(int(p) == int(t) for p, t in zip(preds, labels))"),
+        ],
+    },
+    ex02.q4: {
+        "mistakes": [
+            ("no-eval", _EVAL.replace("    model.eval()\n", ""), "학습 모드"),
+            ("no-no_grad", _EVAL.replace("torch.no_grad()", "contextlib.nullcontext()"), "기울기 (gradient) 를 기록"),
+            ("fraction", _EVAL.replace("100 * correct / total", "correct / total"), "퍼센트"),
+            ("mean-of-batches", '''def evaluate_accuracy(model, loader):
+    model.eval()
+    accs = []
+    with torch.no_grad():
+        for x, y in loader:
+            accs.append((model(x).argmax(1) == y).float().mean().item())
+    return 100 * sum(accs) / len(accs)''', "배치마다의 정확도를 평균"),
+            ("total-batches", _EVAL.replace("total += len(y)", "total += 1"), "배치 수로 나누었습니다"),
+            ("batch_size-times", _EVAL.replace("total += len(y)", "total += loader.batch_size"), "배치 크기 × 배치 개수"),
+            ("return-in-loop", _EVAL.replace("            total += len(y)\n    return 100 * correct / total",
+                                             "            total += len(y)\n            return 100 * correct / total"),
+             "return 이 반복문"),
+        ],
+        "variants": [
+            ("reference", _EVAL),
+            ("inference_mode", _EVAL.replace("torch.no_grad()", "torch.inference_mode()")),
+            ("restores-mode", _EVAL.replace("    return 100 * correct / total",
+                                            "    model.train()\n    return 100 * correct / total")),
+            ("dataset-length-tensor", '''def evaluate_accuracy(model, loader):
+    model.eval()
+    with torch.no_grad():
+        correct = sum((model(x).argmax(1) == y).sum() for x, y in loader)
+    return 100.0 * correct / len(loader.dataset)'''),
+            ("decorator-numpy", '''import numpy as np
+@torch.no_grad()
+def evaluate_accuracy(model, loader):
+    model.eval()
+    hits = np.concatenate([(model(x).argmax(1) == y).numpy() for x, y in loader])
+    return np.float64(hits.mean() * 100)'''),
+        ],
+    },
+})
+
+# the challenge's mistakes need trained or untrained models: built once per module (quick mode: ~20 s)
+_CHALLENGE_02 = {
+    "mistakes": [
+        ("no-conv", "small_cnn = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))", "합성곱층 (nn.Conv2d) 이 없습니다"),
+        ("over-budget", "small_cnn = nn.Sequential(nn.Conv2d(1, 64, 3, padding=1), nn.ReLU(), nn.Flatten(),"
+                        " nn.Linear(64 * 28 * 28, 10))", "예산"),
+        ("untrained", _small(replace=[("for epoch in range(config.pick(3, 5)):", "for epoch in range(0):")]), "찍기"),
+        ("class", _small() + "\nsmall_cnn = SmallCNN", "클래스를 받았습니다"),
+        ("rgb-input", "small_cnn = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),"
+                      " nn.Linear(8, 10))", "(N, 1, 28, 28) 배치"),
+        ("one-output", "small_cnn = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),"
+                       " nn.Linear(8, 1))", "클래스 10개"),
+        ("under-trained", _small(replace=[
+            ("for epoch in range(config.pick(3, 5)):\n    one_epoch(small_cnn, train_loader, optimizer, nn.CrossEntropyLoss())",
+             "for xb, yb in list(train_loader)[:3]:\n    optimizer.zero_grad()\n"
+             "    nn.CrossEntropyLoss()(small_cnn(xb), yb).backward()\n    optimizer.step()")]), "못 미칩니다"),
+    ],
+    "variants": [
+        ("reference", _SMALL),
+        ("left-in-train-mode", _SMALL + "\nsmall_cnn.train()"),
+        ("global-pool", _small(replace=[
+            ("self.classifier = nn.Linear(16 * 7 * 7, 10)",
+             "self.classifier = nn.Sequential(nn.Conv2d(16, 10, 7))"),
+            ("return self.classifier(self.features(x).flatten(1))", "return self.classifier(self.features(x)).flatten(1)")])),
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def challenge_02_namespace():
+    return ex02._challenge_context()
+
+
+@pytest.mark.parametrize("name,code,fragment", [pytest.param(*m, id=f"02-C-{m[0]}") for m in _CHALLENGE_02["mistakes"]])
+def test_challenge_02_mistake_is_rejected(challenge_02_namespace, name, code, fragment):
+    ns = dict(challenge_02_namespace)
+    exec(compile(code, "<cell>", "exec"), ns)
+    ok, msg = ex02.challenge.evaluate(ns["small_cnn"])
+    assert not ok and msg.startswith("❌") and fragment in msg, msg
+    assert "Traceback" not in msg and "확인하는 중에 문제가 생겼습니다" not in msg
+    others = [f for _, _, f in _CHALLENGE_02["mistakes"] if f != fragment and f in msg]
+    assert not others, msg
+
+
+@pytest.mark.parametrize("name,code", [pytest.param(*v, id=f"02-C-{v[0]}") for v in _CHALLENGE_02["variants"]])
+def test_challenge_02_variant_passes(challenge_02_namespace, name, code):
+    ns = dict(challenge_02_namespace)
+    exec(compile(code, "<cell>", "exec"), ns)
+    model = ns["small_cnn"]
+    mode = model.training
+    ok, msg = ex02.challenge.evaluate(model)
+    assert ok, msg
+    assert model.training == mode, "the check must leave the learner's model in its mode"
+
+
+def test_challenge_02_uses_held_out_images_and_a_quick_mode_target():
+    from chapter5 import config
+
+    x, _ = ex02._held_out()
+    assert len(x) == config.pick(1000, 2000)
+    notebook_test, _ = __import__("chapter5.data", fromlist=["x"]).fashion_tensors(train=False, limit=config.pick(1000, 8000))
+    assert not any(bool((notebook_test == img).all(dim=(1, 2, 3)).any()) for img in x[:50]), \
+        "the check's images must not be the notebook's test images"
+    assert ex02.target_accuracy() == config.pick(70.0, 85.0)
+
+
+# --------------------------------------------------------------------------- the tests
+
 def _cases(kind):
     out = []
     for ex, cat in CATALOGUE.items():
