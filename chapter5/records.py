@@ -343,26 +343,87 @@ def load(name: str, inp: dict) -> tuple[object | None, str]:
     return decode(doc["value"]), recorded_line(doc, inp.get("settings"))
 
 
-_UNSET = object()
+# --------------------------------------------------------------------------- estimates
+
+ESTIMATE_FROM_S = 20.0  # cells shorter than this get the progress bar only
+_PLAN = {"runs": None, "said": False}  # the experiment being computed: how many trainings, estimate said?
 
 
-def experiment(name: str, compute, *, code=(), settings=None, core: bool = False, cell: str | None = None):
+def _fmt_time(s: float) -> str:
+    s = max(1, round(s))
+    return f"{s // 60}분 {s % 60}초" if s >= 60 else f"{s}초"
+
+
+def estimate_line(run_seconds: float, how: str) -> str:
+    """The estimate a training prints after its first batches, for the whole cell: inside an
+    experiment of ``runs`` trainings the first one speaks for all of them (once); a lone run
+    speaks for itself; nothing under :data:`ESTIMATE_FROM_S` seconds."""
+    if _INSIDE[0]:
+        runs = _PLAN["runs"]
+        if _PLAN["said"] or not runs:
+            return ""
+        _PLAN["said"] = True
+        total = run_seconds * runs
+        how = f"학습 {runs}번 × 한 번에 약 {_fmt_time(run_seconds)}; {how}"
+    else:
+        total = run_seconds
+    if total < ESTIMATE_FROM_S:
+        return ""
+    return f"⏱ 이 셀은 이 컴퓨터에서 약 {_fmt_time(total)} 걸립니다 ({how})"
+
+
+def _recorded_estimate(name: str) -> str:
+    """Before computing an experiment that has a record (even a stale one): its recorded compute
+    time scaled by the two machines' speed indexes — the estimate of the whole cell."""
+    made = (read(name) or {}).get("made", {})
+    if not made.get("seconds") or not made.get("speed_index_ms"):
+        return ""
+    seconds = float(made["seconds"]) * speed_index_ms() / float(made["speed_index_ms"])
+    if seconds < ESTIMATE_FROM_S:
+        return ""
+    return f"⏱ 이 셀은 이 컴퓨터에서 약 {_fmt_time(seconds)} 걸립니다 (기록된 계산 시간을 이 컴퓨터의 속도로 환산)"
+
+
+def _computed(compute, runs, said: str):
+    """``compute()`` as an experiment's computation: runs inside belong to it, and its estimate
+    (``said`` from a record, else from the first of ``runs`` trainings) covers the whole cell."""
+    if said:
+        print(said)
+    outer = dict(_PLAN)
+    _PLAN.update(runs=runs, said=bool(said))
+    _INSIDE[0] += 1
+    try:
+        return compute()
+    finally:
+        _INSIDE[0] -= 1
+        _PLAN.update(outer)
+
+
+def experiment(name: str, compute, *, code=(), settings=None, core: bool = False, cell: str | None = None,
+               runs: int | None = None):
     """The result of ``compute()``: from its record where the mode says so, else computed live.
 
     ``code`` names the functions that define the experiment (their source is fingerprinted with
     the calling cell's), ``settings`` its scale (seeds, epochs, sizes: JSON-able). ``core=True``
     marks what the learner learns by watching (or what depends on a live training): it runs live
-    in the default mode and is loaded only in class mode.
+    in the default mode and is loaded only in class mode. ``runs``: how many trainings the
+    computation makes, so that the first one's estimate covers the whole cell (where a record
+    exists, its compute time scaled to this machine is said first instead).
     """
     current = mode()
     if current == "quick":
-        return compute()
+        return _computed(compute, runs, "")
     inp = inputs(code, settings, cell)
     if current == "class" or (current == "default" and not core):
         value, line = load(name, inp)
         print(line)
         if value is not None:
             return value
+    start = time.perf_counter()
+    value = _computed(compute, runs, _recorded_estimate(name))
+    if writing():
+        write(name, value, inp, time.perf_counter() - start)
+    return value
     start = time.perf_counter()
     _INSIDE[0] += 1
     try:

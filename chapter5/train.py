@@ -222,7 +222,6 @@ def fit_inputs(model, train_loader, *, epochs, optimizer, loss_fn, scheduler, se
 # --------------------------------------------------------------------------- fit
 
 _SAID: set = set()  # precision lines already printed in this kernel
-ESTIMATE_FROM_S = 20.0  # runs shorter than this get the progress bar only
 
 
 def _fmt_seconds(s: float) -> str:
@@ -301,9 +300,10 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
                 if not estimated and i == min(4, n_batches - 1):
                     per_batch = (time.perf_counter() - start) / (i + 1)
                     total_s = per_batch * epochs * n_batches * (1.15 if test_loader is not None else 1.0)
-                    if total_s >= ESTIMATE_FROM_S:  # a long run: say how long before it starts
-                        bar.write(f"⏱ 이 셀은 이 컴퓨터에서 약 {_fmt_seconds(total_s)} 걸립니다 "
-                                  f"(에포크 {epochs} × 배치 {n_batches}, 배치당 {per_batch * 1000:.0f} ms)")
+                    line = records.estimate_line(total_s, f"에포크 {epochs} × 배치 {n_batches}, "
+                                                          f"배치당 {per_batch * 1000:.0f} ms")
+                    if line:  # a long run (or the first run of a long experiment): say how long first
+                        bar.write(line)
                     estimated = True
             hist.seconds.append(time.perf_counter() - start)
             hist.train_loss.append(loss_sum.item() / max(total, 1))

@@ -255,3 +255,47 @@ def test_a_notebooks_records_are_found_by_their_cells(rec, monkeypatch, tmp_path
     records.experiment("other", lambda: 2, cell='b = records.experiment("other", lambda: 2)')
     nb = _notebook(tmp_path / "03_x.ipynb", ["import torch", mine])
     assert [p.name for p in records.records_of(nb, rec)] == ["mine.json"]
+
+
+def test_the_estimate_of_a_multi_run_cell_covers_the_whole_cell(rec, monkeypatch, capsys):
+    """Three trainings in one experiment (quick mode, as the tests run): the first one's estimate
+    speaks for the whole cell and is within ±30 % of the cell's time. A fake clock advances 10 ms
+    per training step and 1.5 ms per evaluation batch, so the check is of the arithmetic, not of
+    this machine's load."""
+    import re
+    import time as _time
+
+    monkeypatch.setenv("CHAPTER5_QUICK", "1")
+    clock = [0.0]
+    monkeypatch.setattr(_time, "perf_counter", lambda: clock[0])
+    step, evaluate = train.train_step, train.evaluate
+
+    def slow_step(*args, **kwargs):
+        clock[0] += 0.010
+        return step(*args, **kwargs)
+
+    def slow_evaluate(model, loader, *args, **kwargs):
+        clock[0] += 0.0015 * len(loader)
+        return evaluate(model, loader, *args, **kwargs)
+
+    monkeypatch.setattr(train, "train_step", slow_step)
+    monkeypatch.setattr(train, "evaluate", slow_evaluate)
+    monkeypatch.setattr(records, "ESTIMATE_FROM_S", 1.0)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(640, 4, generator=g)
+    tr = DataLoader(TensorDataset(x, (x[:, 0] > 0).long()), batch_size=16, shuffle=True)  # 40 batches
+    te = DataLoader(TensorDataset(x, (x[:, 0] > 0).long()), batch_size=64)                # 10 batches
+    start = clock[0]
+    records.experiment("three", lambda: [train.fit(nn.Linear(4, 2), tr, te, epochs=3, desc=f"run {s}", seed=s)
+                                         for s in range(3)], runs=3)
+    took = clock[0] - start
+    out = capsys.readouterr()
+    lines = [l for l in (out.out + out.err).splitlines() if "⏱" in l]
+    assert len(lines) == 1 and "학습 3번" in lines[0], lines  # one estimate, for the whole cell
+    said = int(re.search(r"약 (\d+)초", lines[0]).group(1))
+    assert abs(said - took) <= 0.3 * took, (said, took)
+    # without runs= the first training would only speak for itself: no line at all
+    records.experiment("three", lambda: [train.fit(nn.Linear(4, 2), tr, te, epochs=3, desc=f"run {s}", seed=s)
+                                         for s in range(3)])
+    out = capsys.readouterr()
+    assert "⏱" not in out.out + out.err
