@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import copy
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -356,6 +357,53 @@ def write_all(dest=DIST, notebooks_dir=NOTEBOOKS) -> list[tuple[str, str]]:
             path.unlink()
             report.append((path.name, "removed"))
     return report
+
+
+# --------------------------------------------------------------------------- links
+
+COLAB_GITHUB_URL = "https://colab.research.google.com/github/{owner}/{repo}/blob/{branch}/dist/colab/{name}"
+# https://github.com/o/r(.git), http://…, https://user@github.com/o/r, ssh://git@github.com/o/r.git,
+# ssh://git@ssh.github.com:443/o/r.git, git@github.com:o/r.git
+_GITHUB_REMOTE = re.compile(
+    r"^(?:(?:https?|ssh|git)://(?:[^@/]+@)?(?:ssh\.)?github\.com(?::\d+)?/|(?:[^@/:]+@)?github\.com:)"
+    r"(?P<owner>[A-Za-z0-9-]+)/(?P<repo>[A-Za-z0-9._-]+?)(?:\.git)?/?$")
+
+
+class NoGitHubRemote(RuntimeError):
+    """The clone has no GitHub ``origin``: Colab cannot open its notebooks by URL."""
+
+
+def _git(repo: Path, *args: str) -> str | None:
+    try:
+        proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 and proc.stdout.strip() else None
+
+
+def links(repo=REPO_ROOT, names=None) -> list[str]:
+    """The Colab "open from GitHub" URL of every bundle, from this clone's ``origin`` remote
+    (``git remote get-url origin``) and its branch (the one it tracks on origin, else the current
+    one). Raises :class:`NoGitHubRemote` (a one-line Korean message) when ``origin`` is missing or
+    not on github.com: then the bundle has to be uploaded instead."""
+    repo = Path(repo)
+    upload = "dist/colab/ 의 노트북 파일을 Colab 에 업로드하세요 (파일 → 노트북 업로드)"
+    remote = _git(repo, "remote", "get-url", "origin")
+    if remote is None:
+        raise NoGitHubRemote(f"이 저장소에는 git 원격 origin 이 없어 GitHub 주소를 만들 수 없습니다: {upload}. "
+                             "| no origin remote: upload the notebook file instead")
+    match = _GITHUB_REMOTE.match(remote)
+    if match is None:
+        shown = re.sub(r"//[^/@]*@", "//", remote)  # never print a token kept in the URL
+        raise NoGitHubRemote(f"원격 origin ({shown}) 이 GitHub 가 아니라서 Colab 이 주소로 열 수 없습니다: {upload}. "
+                             "| not a GitHub remote: upload the notebook file instead")
+    tracked = _git(repo, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}") or ""
+    branch = (tracked[len("origin/"):] if tracked.startswith("origin/") else None) \
+        or _git(repo, "branch", "--show-current") or _git(repo, "rev-parse", "HEAD")
+    if branch is None:
+        raise NoGitHubRemote(f"git 브랜치를 알 수 없습니다: {upload}. | no branch: upload the notebook file instead")
+    names = [p.name for p in notebook_paths()] if names is None else list(names)
+    return [COLAB_GITHUB_URL.format(owner=match["owner"], repo=match["repo"], branch=branch, name=n) for n in names]
 
 
 # --------------------------------------------------------------------------- guard cell
