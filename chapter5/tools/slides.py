@@ -8,8 +8,10 @@ reveal.js, require.js, jQuery, MathJax 2 and the ipywidgets HTML manager are cop
 checked against its pinned sha512), the decks point at them with relative URLs, the
 template's mermaid.js import (a CDN module, unused by the course) is removed, and Hangul is
 drawn with NanumGothic copied from ``koreanize-matplotlib`` (so no Korean system font is
-needed). The reveal theme is "white" (its font is local; "simple" imports Google Fonts). The folder can
-be copied to a USB stick and opened in a browser (``index.html``) without a network.
+needed). Each formula is drawn once: MathJax's hidden MathML copy (AssistiveMML), which doubled
+every formula in the slide's text, is switched off. The reveal theme is "white" (its font is local;
+"simple" imports Google Fonts). The folder can be copied to a USB stick and opened in a browser
+(``index.html``) without a network.
 
 For live slides inside JupyterLab use RISE (``jupyterlab-rise``, installed with the course).
 """
@@ -78,7 +80,16 @@ _FONT_CSS = "".join(
 }
 """
 
-# The nbconvert reveal template without its mermaid.js import from cdnjs, plus the Korean font.
+# MathJax 2's AssistiveMML extension (in the TeX-AMS_CHTML-full config) appends a clipped MathML
+# copy to every formula: the slide's text (innerText, copy & paste, find, text search) then has
+# each formula twice ("A+I𝐴+𝐼"). Switched off; the CommonHTML output stays plain text that screen
+# readers read (without the extension it is not aria-hidden).
+MATHJAX_ONE_COPY = ('<script type="text/x-mathjax-config">'
+                    "MathJax.Hub.Config({AssistiveMML: {disabled: true}, menuSettings: {assistiveMML: false}});"
+                    "</script>")
+
+# The nbconvert reveal template without its mermaid.js import from cdnjs, plus the Korean font
+# and one copy of each formula.
 TEMPLATE_NAME = "chapter5_reveal"
 _TEMPLATE = {
     "conf.json": json.dumps({"base_template": "reveal", "mimetypes": {"text/html": True}}),
@@ -89,6 +100,10 @@ _TEMPLATE = {
         "{%- block html_head_css -%}\n<link rel=\"icon\" href=\"data:,\">\n<style type=\"text/css\">\n"
         + _FONT_CSS
         + "</style>\n{%- endblock html_head_css -%}\n"
+        "{#- chapter5: each formula drawn once (no hidden MathML copy that innerText, copy and find repeat) -#}\n"
+        "{%- block html_head_js_mathjax -%}\n{{ super() }}\n"
+        + MATHJAX_ONE_COPY
+        + "\n{%- endblock html_head_js_mathjax -%}\n"
     ),
 }
 
@@ -276,14 +291,13 @@ _MEASURE_JS = """async ([W, H, url]) => {
   return out;
 }"""
 
-_SETUP_MARKERS = ("config.setup(", "chapter5 준비 확인 (guard)")
-
-
 def setup_cells_on_slides(nb) -> list[str]:
-    """Setup/plumbing code cells that would show on a slide (they must be ``skip``)."""
+    """Plumbing code cells that would show on a slide: the guard, the setup cell and cells that
+    only import chapter5 (:func:`chapter5.tools.notebook_meta.cell_role`); they must be ``skip``."""
+    from .notebook_meta import cell_role
+
     return [c.source.splitlines()[0][:60] for c in nb.cells
-            if c.cell_type == "code" and any(m in c.source for m in _SETUP_MARKERS)
-            and c.metadata.get("slideshow", {}).get("slide_type") != "skip"]
+            if cell_role(c) and c.metadata.get("slideshow", {}).get("slide_type") != "skip"]
 
 
 def _measure(decks, out: Path) -> dict:
