@@ -82,6 +82,9 @@ MISTAKES = {
                                                "    p.requires_grad = True\n"
                                                f"return sum(p.numel() for p in {ALL_P} if p.requires_grad)"),
          "음수 인덱스"),
+        ("unfreezes before freezing", _fn(UNF, f"{OPEN_LAST}{FREEZE}"
+                                               f"return sum(p.numel() for p in {ALL_P} if p.requires_grad)"),
+         "다시 고정하지 않았는지"),
         ("counts the head only", _fn(UNF, f"{FREEZE}{OPEN_LAST}return sum(p.numel() for p in head.parameters())"),
          "head 만의 수"),
         ("counts the last stage only", _fn(UNF, f"{FREEZE}{OPEN_LAST}"
@@ -305,6 +308,8 @@ MISTAKES.update({
          "무작위로 지울 때"),
         ("order from the small map", SOL5.replace("big.flatten().argsort(descending=True)",
                                                   "cam.flatten().argsort(descending=True)"), "작은 cam"),
+        ("input without requires_grad", SOL5.replace("logits = model(x.clone().requires_grad_(True))",
+                                                     "logits = model(x.clone())"), "기울기가 오지 않았습니다"),
         ("another class", SOL5.replace("dim=1)[0, class_index].item()", "dim=1)[0, 1 - class_index].item()"),
          "다른 클래스"),
     ],

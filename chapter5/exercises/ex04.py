@@ -128,7 +128,8 @@ def _test_unfreeze_last(fn):
         if not all(p.requires_grad for p in head_p):
             raise Incorrect(f"{call}: head 의 파라미터가 고정되어 있습니다 — 새 분류기 head 도 학습합니다 (같이 풀어 주세요)")
         if not all(p.requires_grad for p in last):
-            raise Incorrect(f"{call}: 마지막 stage 의 파라미터가 고정되어 있습니다 — 그 파라미터의 requires_grad 를 True 로")
+            raise Incorrect(f"{call}: 마지막 stage 의 파라미터가 고정되어 있습니다 — 풀 목록에 마지막 stage 가 있는지, 그리고 "
+                            "푼 뒤에 body 전체를 다시 고정하지 않았는지 (순서: 먼저 전부 고정, 그다음 풀기) 보세요")
         n_last, n_head = _count(last), _count(head_p)
         n_all = _count(body.parameters()) + n_head
         n_tensors = len(last) + len(head_p)

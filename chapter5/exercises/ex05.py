@@ -453,6 +453,7 @@ def _cam_setup():
         net[3].weight[0, 0] = 1 / 9                                                            # pass the red map on
         net[3].bias[0] = 0.0
         net[7].weight[0, 0], net[7].weight[1, 0] = 20.0, -20.0
+    net.requires_grad_(False)          # frozen like notebook 03's classifier: gradients flow only from the input
     x = torch.rand(1, 3, 24, 24, generator=g) * 0.3
     x[0, 0, 4:12, 13:21], x[0, 1:, 4:12, 13:21] = 1.0, 0.1
     return net.eval(), x
@@ -513,7 +514,13 @@ def _check_cam(fn, net, x):
         layer = net[idx]
         call = f"grad_cam(net, net[{idx}], x, class_index=0)"
         want = _ref_cam(net, layer, x, 0)
-        got = as_tensor(run(fn, net, layer, x, 0, what=call), call)
+        try:
+            got = as_tensor(run(fn, net, layer, x, 0, what=call), call)
+        except LearnerError as err:
+            if any(s in str(err) for s in ("KeyError", "require grad", "requires_grad", "doesn't require gradient")):
+                raise Incorrect(f"{call}: backward 에서 기울기가 오지 않았습니다 — 이 모델은 고정되어 있어서 (requires_grad="
+                                "False, 노트북 03 의 분류기처럼) 입력 쪽에서 기울기를 켜야 층까지 기울기가 흐릅니다") from None
+            raise
         if layer._forward_hooks:
             raise Incorrect(f"{call}: 실행 뒤에도 layer 에 훅이 남아 있습니다 — handle.remove() 로 떼세요")
         if got.dim() == 3 and got.shape[0] == 1:
