@@ -314,7 +314,7 @@ def write(name: str, value, inp: dict, seconds: float, *, note: str = "") -> Pat
 
 
 def recorded_line(doc: dict, settings=None) -> str:
-    """``📋 기록된 측정 (날짜 · 기계 · 시드 · 계산 N분) — 직접 재려면 …`` for a loaded record."""
+    """``📋 기록된 측정 (날짜 · 기계 · 시드 · 계산 N분)`` and how to recompute, for a loaded record."""
     made = doc.get("made", {})
     parts = [made.get("date", "?"), f"{short_cpu(made.get('cpu', ''))} {made.get('cores', '?')}코어"]
     seeds = (settings or {}).get("seeds") if isinstance(settings, dict) else None
@@ -325,7 +325,8 @@ def recorded_line(doc: dict, settings=None) -> str:
     here = ""
     if made.get("speed_index_ms") and seconds >= 5:
         here = f" (이 컴퓨터에서 약 {_fmt_minutes(seconds * speed_index_ms() / made['speed_index_ms'])})"
-    return f"📋 기록된 측정 ({' · '.join(parts)}) — 직접 재려면 config.setup(recompute=True){here}"
+    # two short lines: a slide (1280×720) shows each whole
+    return f"📋 기록된 측정 ({' · '.join(parts)})\n   직접 재려면 config.setup(recompute=True){here}"
 
 
 def load(name: str, inp: dict) -> tuple[object | None, str]:
