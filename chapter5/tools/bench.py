@@ -372,6 +372,9 @@ def run_notebooks(mode: str, save: bool = False) -> dict:
             text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
             out["recomputed"][path.name] = text.count(records.NOW_RUNNING)
             if save and mode == "default":
+                from .notebook_meta import slide_metadata
+
+                slide_metadata(nb)
                 nbformat.write(nb, path)
     return out
 

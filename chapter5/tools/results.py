@@ -160,6 +160,9 @@ def run_notebook(path: Path, quick: bool = False, timeout: int = 1800, save: boo
         wall = execute(nb, path.parent, quick=quick, timeout=timeout, env=env, stats=stats)
         rows = json.loads(sink.read_text()) if sink.exists() else []
     if save and not quick:
+        from .notebook_meta import slide_metadata
+
+        slide_metadata(nb)  # plumbing cells off the slides and folded, whatever the run changed
         nbformat.write(nb, path)
     return {"notebook": path.name, "wall_s": round(wall, 1), "metrics": rows, "backbone": backbone_used(nb),
             "date": _dt.date.today().isoformat(), "cpu": cpu_name(), "cores": os.cpu_count(),
