@@ -418,6 +418,231 @@ def test_challenge_02_uses_held_out_images_and_a_quick_mode_target():
     assert ex02.target_accuracy() == config.pick(70.0, 85.0)
 
 
+# --------------------------------------------------------------------------- notebook 03
+
+_TF_HEAD = "def make_eval_transform(mean, std):\n    return T.Compose([{}])"
+_FREEZE = ex03._FREEZE
+_PRED_HEAD = "def predict_one(model, x):\n"
+_SAVE_HEAD = "def save_and_reload(model, make_model, path):\n"
+_FOLDER = ex03._PREDICT_FOLDER
+
+
+def _tf(steps: str) -> str:
+    return _TF_HEAD.format(steps)
+
+
+def _body(head: str, *lines: str) -> str:
+    return head + "".join(f"    {line}\n" for line in lines)
+
+
+CATALOGUE.update({
+    ex03.q1: {
+        "mistakes": [
+            ("no-normalize", _tf("T.Resize(256), T.CenterCrop(224), T.ToTensor()"), "[0, 1] 그대로"),
+            ("no-crop", _tf("T.Resize(224), T.ToTensor(), T.Normalize(mean, std)"), "가운데를 잘라내지"),
+            ("imagenet-hard-coded", _tf("T.Resize(256), T.CenterCrop(224), T.ToTensor(), "
+                                        "T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))"), "인자로 받은 mean, std"),
+            ("random-flip", _tf("T.Resize(256), T.CenterCrop(224), T.RandomHorizontalFlip(), T.ToTensor(), "
+                                "T.Normalize(mean, std)"), "무작위 좌우 뒤집기"),
+            ("random-resized-crop", _tf("T.RandomResizedCrop(224), T.ToTensor(), T.Normalize(mean, std)"), "무작위로 자르거나"),
+            ("normalize-before-totensor", _tf("T.Resize(256), T.CenterCrop(224), T.Normalize(mean, std), T.ToTensor()"),
+             "정규화가 PIL 사진에"),
+            ("crop-then-resize", _tf("T.CenterCrop(224), T.Resize(256), T.ToTensor(), T.Normalize(mean, std)"),
+             "자른 뒤에 크기를 다시"),
+            ("squash", _tf("T.Resize((224, 224)), T.ToTensor(), T.Normalize(mean, std)"), "가로세로 비율"),
+            ("mean-std-swapped", _tf("T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize(std, mean)"),
+             "서로 바꾸어"),
+            ("resize-224-then-crop", _tf("T.Resize(224), T.CenterCrop(224), T.ToTensor(), T.Normalize(mean, std)"),
+             "조금 더 크게 (256)"),
+        ],
+        "variants": [
+            ("reference", ex03.q1.solution_code),
+            ("keywords-lists", _tf("T.Resize(256, antialias=True), T.CenterCrop((224, 224)), T.ToTensor(), "
+                                   "T.Normalize(mean=list(mean), std=list(std))")),
+            ("course-helper", "def make_eval_transform(mean, std):\n"
+                              "    return data.imagenet_transform(224, train=False, mean=mean, std=std)"),
+            ("float64-output", "def make_eval_transform(mean, std):\n"
+                               "    tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize(mean, std)])\n"
+                               "    return lambda img: tf(img).double()"),
+        ],
+    },
+    ex03.q2: {
+        "mistakes": [
+            ("fc-before-freeze", _FREEZE.replace("    for p in model.parameters():\n        p.requires_grad = False\n"
+                                                 "    model.fc = nn.Linear(512, num_classes)\n",
+                                                 "    model.fc = nn.Linear(512, num_classes)\n"
+                                                 "    for p in model.parameters():\n        p.requires_grad = False\n"),
+             "새 fc 까지 고정"),
+            ("not-frozen", _FREEZE.replace("    for p in model.parameters():\n        p.requires_grad = False\n", ""),
+             "몸통이 고정되지 않았습니다"),
+            ("in-1000", _FREEZE.replace("nn.Linear(512, num_classes)", "nn.Linear(1000, num_classes)"), "in_features"),
+            ("two-classes-fixed", _FREEZE.replace("nn.Linear(512, num_classes)", "nn.Linear(512, 2)"), "num_classes 를 쓰세요"),
+            ("optimizer-all-params", _FREEZE.replace("Adam(model.fc.parameters()", "Adam(model.parameters()"),
+             "고정한 몸통의 파라미터"),
+            ("optimizer-before-new-fc", _FREEZE.replace(
+                "    model.fc = nn.Linear(512, num_classes)\n    optimizer = torch.optim.Adam(model.fc.parameters(), lr=1e-3)\n",
+                "    optimizer = torch.optim.Adam(model.fc.parameters(), lr=1e-3)\n    model.fc = nn.Linear(512, num_classes)\n"),
+             "새 fc 의 파라미터를 모릅니다"),
+            ("optimizer-before-freezing", _FREEZE.replace(
+                "    for p in model.parameters():\n        p.requires_grad = False\n",
+                "    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+                "    for p in model.parameters():\n        p.requires_grad = False\n").replace(
+                "    optimizer = torch.optim.Adam(model.fc.parameters(), lr=1e-3)\n", ""), "고정하기 전에 모델 전체"),
+            ("weight-only", _FREEZE.replace("Adam(model.fc.parameters()", "Adam([model.fc.weight]"), "일부만"),
+            ("model-only", _FREEZE.replace("    return model, optimizer", "    return model"), "두 개를 (이 순서로)"),
+            ("hidden-layer-head", _FREEZE.replace("nn.Linear(512, num_classes)",
+                                                  "nn.Sequential(nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, num_classes))"),
+             "층 하나면 됩니다"),
+        ],
+        "variants": [
+            ("reference", _FREEZE),
+            ("params_to_update", _FREEZE.replace(
+                "    optimizer = torch.optim.Adam(model.fc.parameters(), lr=1e-3)\n",
+                "    params_to_update = [p for p in model.parameters() if p.requires_grad]\n"
+                "    optimizer = torch.optim.SGD(params_to_update, lr=0.01, momentum=0.9)\n")),
+            ("in_features-filter", _FREEZE.replace("nn.Linear(512, num_classes)", "nn.Linear(model.fc.in_features, num_classes)")
+             .replace("Adam(model.fc.parameters()", "Adam(filter(lambda p: p.requires_grad, model.parameters())")),
+            ("requires_grad_", _FREEZE.replace("    for p in model.parameters():\n        p.requires_grad = False\n",
+                                               "    model.requires_grad_(False)\n")),
+            ("dropout-head", _FREEZE.replace("nn.Linear(512, num_classes)",
+                                             "nn.Sequential(nn.Dropout(0.2), nn.Linear(512, num_classes))")),
+        ],
+    },
+    ex03.q3: {
+        "mistakes": [
+            ("no-eval", _body(_PRED_HEAD, "with torch.no_grad():", "    logits = model(x.unsqueeze(0))",
+                              "return logits.argmax(1).item()"), "학습 모드 (train) 로 예측했습니다"),
+            ("no-unsqueeze", _body(_PRED_HEAD, "model.eval()", "with torch.no_grad():", "    logits = model(x)",
+                                   "return logits.argmax(1).item()"), "한 장을 그대로"),
+            ("unsqueeze-1", _body(_PRED_HEAD, "model.eval()", "with torch.no_grad():", "    logits = model(x.unsqueeze(1))",
+                                  "return logits.argmax(1).item()"), "엉뚱한 자리"),
+            ("returns-logits", _body(_PRED_HEAD, "model.eval()", "with torch.no_grad():", "    logits = model(x.unsqueeze(0))",
+                                     "return logits"), "클래스 번호 하나"),
+            ("no-no_grad", _body(_PRED_HEAD, "model.eval()", "logits = model(x.unsqueeze(0))",
+                                 "return logits.argmax(1).item()"), "기울기를 기록"),
+            ("max-value", _body(_PRED_HEAD, "model.eval()", "with torch.no_grad():", "    logits = model(x.unsqueeze(0))",
+                                "return logits.max().item()"), "점수 (logit) 의 값 자체"),
+            ("max-probability", _body(_PRED_HEAD, "model.eval()", "with torch.no_grad():", "    logits = model(x.unsqueeze(0))",
+                                      "return torch.softmax(logits, 1).max().item()"), "가장 큰 확률의 값"),
+            ("argmax-dim-0", _body(_PRED_HEAD, "model.eval()", "with torch.no_grad():", "    logits = model(x.unsqueeze(0))",
+                                   "return logits.argmax(0)[0].item()"), "어느 차원"),
+            ("eval-after", _body(_PRED_HEAD, "with torch.no_grad():", "    logits = model(x.unsqueeze(0))", "model.eval()",
+                                 "return logits.argmax(1).item()"), "예측 뒤에 있습니다"),
+        ],
+        "variants": [
+            ("reference", ex03.q3.solution_code),
+            ("restores-mode", _body(_PRED_HEAD, "was_training = model.training", "model.eval()", "with torch.no_grad():",
+                                    "    logits = model(x[None])", "model.train(was_training)",
+                                    "return int(logits.argmax(1))")),
+            ("inference_mode-argmax-flat", _body(_PRED_HEAD, "model.eval()", "with torch.inference_mode():",
+                                                 "    return model(x.unsqueeze(0)).argmax().item()")),
+            ("softmax-tensor", _body(_PRED_HEAD, "model.eval()", "with torch.no_grad():",
+                                     "    probs = torch.softmax(model(x.unsqueeze(0)), dim=1)", "return probs.argmax(1)")),
+            ("numpy", "import numpy as np\n" + _body(_PRED_HEAD, "model.eval()", "with torch.no_grad():",
+                                                     "    logits = model(x.unsqueeze(0)).numpy()",
+                                                     "return np.argmax(logits, axis=1)[0]")),
+        ],
+    },
+    ex03.q4: {
+        "mistakes": [
+            ("whole-model", _body(_SAVE_HEAD, "torch.save(model, path)", "new_model = make_model()",
+                                  "new_model.load_state_dict(torch.load(path))", "new_model.eval()", "return new_model"),
+             "모델 객체 전체"),
+            ("never-loaded", _body(_SAVE_HEAD, "torch.save(model.state_dict(), path)", "new_model = make_model()",
+                                   "new_model.eval()", "return new_model"), "원래 모델과 다릅니다"),
+            ("no-eval", _body(_SAVE_HEAD, "torch.save(model.state_dict(), path)", "new_model = make_model()",
+                              "new_model.load_state_dict(torch.load(path))", "return new_model"), "평가 모드"),
+            ("same-model", _body(_SAVE_HEAD, "torch.save(model.state_dict(), path)", "model.eval()", "return model"),
+             "원래 model"),
+            ("deepcopy", "import copy\n" + _body(_SAVE_HEAD, "torch.save(model.state_dict(), path)",
+                                                 "new_model = copy.deepcopy(model)", "new_model.eval()", "return new_model"),
+             "복사본"),
+            ("copied-from-memory", _body(_SAVE_HEAD, "torch.save(model.state_dict(), path)", "new_model = make_model()",
+                                         "new_model.load_state_dict(model.state_dict())", "new_model.eval()",
+                                         "return new_model"), "path 의 파일에서"),
+            ("path-to-load_state_dict", _body(_SAVE_HEAD, "torch.save(model.state_dict(), path)", "new_model = make_model()",
+                                              "new_model.load_state_dict(path)", "new_model.eval()", "return new_model"),
+             "파일 경로를 넘겼습니다"),
+            ("other-file", _body(_SAVE_HEAD, "torch.save(model.state_dict(), path + '.bak')", "new_model = make_model()",
+                                 "new_model.load_state_dict(torch.load(path + '.bak'))", "new_model.eval()",
+                                 "return new_model"), "다른 곳"),
+            ("no-return", _body(_SAVE_HEAD, "torch.save(model.state_dict(), path)", "new_model = make_model()",
+                                "new_model.load_state_dict(torch.load(path))", "new_model.eval()"), "None 을 돌려받았습니다"),
+        ],
+        "variants": [
+            ("reference", ex03.q4.solution_code),
+            ("weights_only-map_location", _body(_SAVE_HEAD, "torch.save(model.state_dict(), path)", "new_model = make_model()",
+                                                "state = torch.load(path, map_location='cpu', weights_only=True)",
+                                                "new_model.load_state_dict(state, strict=True)",
+                                                "return new_model.eval()")),
+            ("open-files-pathlib", "from pathlib import Path\n" + _body(
+                _SAVE_HEAD, "path = Path(path)", "with open(path, 'wb') as f:", "    torch.save(model.state_dict(), f)",
+                "new_model = make_model()", "with open(path, 'rb') as f:", "    new_model.load_state_dict(torch.load(f))",
+                "new_model.train(False)", "return new_model")),
+            ("make-first", _body(_SAVE_HEAD, "new_model = make_model()", "torch.save(model.state_dict(), path)",
+                                 "new_model.load_state_dict(torch.load(path))", "new_model.eval()", "return new_model")),
+        ],
+    },
+    ex03.challenge: {
+        "mistakes": [
+            ("train-transform", _FOLDER.replace("T.Resize(256), T.CenterCrop(224)",
+                                                "T.RandomResizedCrop(224), T.RandomHorizontalFlip()"), "RandomResizedCrop 등) 이 없는지"),
+            ("random-flip", _FOLDER.replace("T.CenterCrop(224),", "T.CenterCrop(224), T.RandomHorizontalFlip(),"),
+             "좌우로 뒤집힌"),
+            ("no-normalize", _FOLDER.replace(", T.Normalize(mean, std)", ""), "정규화하는 단계"),
+            ("imagenet-hard-coded", _FOLDER.replace("T.Normalize(mean, std)", "T.Normalize(data.IMAGENET_MEAN, data.IMAGENET_STD)"),
+             "ImageNet 의 평균"),
+            ("no-eval", _FOLDER.replace("    model.eval()\n", ""), "학습 모드"),
+            ("no-no_grad", _FOLDER.replace("with torch.no_grad():", "if True:"), "기울기를 기록"),
+            ("fraction", _FOLDER.replace("100 * correct / len(ds)", "correct / len(ds)"), "퍼센트"),
+            ("labels-swapped", _FOLDER.replace("(model(x).argmax(1) == y)", "(model(x).argmax(1) == 1 - y)"), "뒤바뀌었습니다"),
+            ("mean-of-batches", _FOLDER.replace("batch_size=16", "batch_size=4").replace(
+                "    correct = 0\n", "    accs = []\n").replace(
+                "            correct += (model(x).argmax(1) == y).sum().item()",
+                "            accs.append((model(x).argmax(1) == y).float().mean().item())").replace(
+                "100 * correct / len(ds)", "100 * sum(accs) / len(accs)"), "배치마다의 정확도를 평균"),
+            ("first-batch-only", _FOLDER.replace("batch_size=16", "batch_size=4").replace(
+                "            correct += (model(x).argmax(1) == y).sum().item()",
+                "            correct += (model(x).argmax(1) == y).sum().item()\n            break"), "모든 사진을 한 번씩"),
+            ("single-images", '''def predict_folder(model, folder, mean, std):
+    tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize(mean, std)])
+    ds = datasets.ImageFolder(folder, transform=tf)
+    model.eval()
+    with torch.no_grad():
+        correct = sum(int(model(x).argmax(-1).item() == y) for x, y in ds)
+    return 100 * correct / len(ds)''', "사진 한 장 [3, H, W]"),
+        ],
+        "variants": [
+            ("reference", _FOLDER),
+            ("one-at-a-time-restore-mode", '''def predict_folder(model, folder, mean, std):
+    tf = data.imagenet_transform(224, mean=mean, std=std)
+    ds = datasets.ImageFolder(folder, transform=tf)
+    was = model.training
+    model.eval()
+    hits = []
+    with torch.inference_mode():
+        for x, y in ds:
+            hits.append(model(x.unsqueeze(0)).argmax(1).item() == y)
+    model.train(was)
+    return torch.tensor(hits, dtype=torch.float64).mean() * 100'''),
+            ("glob-pil", '''from pathlib import Path
+def predict_folder(model, folder, mean, std):
+    tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize(mean, std)])
+    classes = sorted(d.name for d in Path(folder).iterdir() if d.is_dir())
+    model.eval()
+    right = total = 0
+    for label, cls in enumerate(classes):
+        files = sorted((Path(folder) / cls).glob('*.jpg'))
+        batch = torch.stack([tf(data.load_rgb(f)) for f in files])
+        with torch.no_grad():
+            right += int((model(batch).argmax(1) == label).sum())
+        total += len(files)
+    return 100.0 * right / total'''),
+        ],
+    },
+})
+
+
 # --------------------------------------------------------------------------- the tests
 
 def _cases(kind):
