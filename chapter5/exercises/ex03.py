@@ -619,6 +619,7 @@ def _test_predict_folder(fn):
 
 _PREDICT_FOLDER = '''def predict_folder(model, folder, mean, std):
     """folder/<클래스>/*.jpg 사진을 평가용 전처리 (mean, std) 로 분류하고 정확도 (%) 를 돌려줌"""
+    from torchvision import datasets
     tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize(mean, std)])
     ds = datasets.ImageFolder(folder, transform=tf)          # 레이블: 폴더 이름 순서 (Cat 0, Dog 1)
     loader = torch.utils.data.DataLoader(ds, batch_size=16)
@@ -633,7 +634,7 @@ challenge = Exercise(
     "03-C", "도전: 사진 폴더를 분류하고 정확도 내기 (predict_folder)", "predict_folder", _test_predict_folder,
     hints=["세 부분입니다: 폴더를 데이터셋으로 읽기 (레이블은 폴더 이름), 평가용 전처리, 평가 반복문 (02 의 "
            "evaluate_accuracy 와 같은 모양).",
-           "datasets.ImageFolder(folder, transform=...) 가 (사진, 레이블) 을 줍니다. 전처리는 연습 03-1 의 것, 반복문은 "
+           "datasets.ImageFolder(folder, transform=...) (from torchvision import datasets) 가 (사진, 레이블) 을 줍니다. 전처리는 연습 03-1 의 것, 반복문은 "
            "model.eval() 과 torch.no_grad() 안에서, 맞은 개수와 전체 수를 끝까지 더한 뒤 나눕니다.",
            "ds = datasets.ImageFolder(folder, transform=T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), "
            "T.Normalize(mean, std)]))  /  loader = torch.utils.data.DataLoader(ds, batch_size=16)  /  "
