@@ -432,7 +432,7 @@ q4 = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- challenge: Grad-CAM at any layer + deletion
+# ------------------------------------------------------------ challenge: Grad-CAM at any layer + deletion
 
 def _cam_setup():
     """A small CNN whose class 0 looks for red, and a 24x24 picture with a red square on noise."""

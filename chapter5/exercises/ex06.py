@@ -5,7 +5,7 @@
 """
 from __future__ import annotations
 
-from .core import Exercise, Incorrect, LearnerError, NotAttempted, allclose, as_tensor, expect_close, is_blank, run
+from .core import Exercise, Incorrect, LearnerError, allclose, as_tensor, expect_close, run
 from .quiz import Quiz
 
 # Small test graphs as edge lists (every undirected edge listed once) and their node counts.
@@ -374,7 +374,7 @@ q4 = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- challenge: a 2-layer GCN that beats the baseline
+# ------------------------------------------------------------ challenge: a 2-layer GCN that beats the baseline
 
 class _GCNLayer:
     """The notebook's GCNLayer (§3), for running reference code outside the notebook."""
