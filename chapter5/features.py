@@ -107,13 +107,21 @@ def list_layers(model: nn.Module, x: torch.Tensor, names=None, types=(nn.Conv2d,
     return [LayerInfo(n, type(model.get_submodule(n)).__name__, tuple(outs[n].shape[1:])) for n in names]
 
 
-def random_twin(model: nn.Module, seed: int = 0) -> nn.Module:
+def random_twin(model: nn.Module, seed: int = 0, start: str | None = None) -> nn.Module:
     """A copy of ``model`` with every layer re-initialised at random (PyTorch's default init;
     BatchNorm statistics reset), in eval mode: the same architecture without any learning --
-    the baseline a "learned" feature map or filter is compared with."""
+    the baseline a "learned" feature map or filter is compared with.
+
+    ``start``: re-initialise only the module of that name and every module after it in model
+    order (``named_modules``), keeping the layers before it: the cascading randomisation of
+    Adebayo et al. (2018), from the top of the network down."""
     twin = copy.deepcopy(model)
+    names = [name for name, _ in twin.named_modules()]
+    if start is not None and start not in names:
+        raise ValueError(f"no module named {start!r} in the model")
+    first = names.index(start) if start is not None else 1
     torch.manual_seed(seed)
-    for module in twin.modules():
+    for name, module in list(twin.named_modules())[first:]:
         if module is not twin and hasattr(module, "reset_parameters"):
             module.reset_parameters()
     return twin.eval()
@@ -173,6 +181,25 @@ def class_selectivity(maps: torch.Tensor, labels) -> float:
     if not bool(keep.any()):
         return 0.0
     return float(((a.mean(0) - b.mean(0)).abs()[keep] / std[keep]).mean())
+
+
+def selectivity_sentence(layers, learned, random) -> str:
+    """One Korean sentence from class selectivity per layer: ``learned`` (one value per layer) against
+    ``random`` (``[seeds, layers]``, the same architecture with random weights). A layer counts as
+    above random when it exceeds the seeds' mean + 2 standard deviations; "grows with depth" is said
+    only when every step from one layer to the next goes up."""
+    learned = np.asarray(learned, dtype=float)
+    random = np.atleast_2d(np.asarray(random, dtype=float))
+    mean, spread = random.mean(0), random.std(0)
+    above = int((learned > mean + 2 * spread).sum())
+    best = int(np.argmax(learned))
+    text = (f"학습된 모델의 클래스 선택성은 {len(learned)}개 층 중 {above}개에서 무작위 가중치 (시드 평균 + 2 표준편차) 보다 크고, "
+            f"가장 큰 층은 {layers[best]} ({learned[best]:.2f}, 무작위 {mean[best]:.2f}) 입니다.")
+    falls = [i for i in range(len(learned) - 1) if learned[i + 1] <= learned[i]]
+    if not falls:
+        return text + " 층이 깊어질수록 꾸준히 커집니다."
+    where = ", ".join(f"{layers[i]} {learned[i]:.2f} → {layers[i + 1]} {learned[i + 1]:.2f}" for i in falls)
+    return text + f" 다만 층을 따라 꾸준히 커지지는 않습니다 (줄어드는 곳: {where})."
 
 
 def filter_stats(weight: torch.Tensor) -> dict:

@@ -307,3 +307,22 @@ def test_learned_classifier_maps_are_class_selective_unlike_its_random_twin(monk
     learned = features.class_selectivity(features.capture(explained.model, last, x)[last], y)
     random = features.class_selectivity(features.capture(features.random_twin(explained.model), last, x)[last], y)
     assert learned > 1.5 * random, (learned, random)   # 48 images: |d| of pure noise is about 0.2-0.3
+
+
+def test_random_twin_from_a_start_module_keeps_the_layers_before_it():
+    net = small_net().eval()
+    twin = features.random_twin(net, seed=1, start="4")
+    assert torch.equal(twin[0].weight, net[0].weight)                  # before "4": kept
+    assert not torch.equal(twin[4].weight, net[4].weight) and not torch.equal(twin[8].weight, net[8].weight)
+    with pytest.raises(ValueError):
+        features.random_twin(net, start="nope")
+
+
+def test_selectivity_sentence_says_what_the_table_shows():
+    names = ["a", "b", "c", "d"]
+    rand = np.array([[0.1, 0.1, 0.1, 0.1], [0.12, 0.1, 0.14, 0.1]])
+    s = features.selectivity_sentence(names, [0.1, 0.3, 0.5, 0.9], rand)
+    assert "4개 층 중 3개에서" in s and "가장 큰 층은 d (0.90, 무작위 0.10)" in s and "꾸준히 커집니다" in s
+    s = features.selectivity_sentence(names, [0.35, 0.32, 0.37, 0.35], rand)
+    assert "꾸준히 커지지는 않습니다" in s and "a 0.35 → b 0.32" in s and "c 0.37 → d 0.35" in s
+    assert "4개 층 중 4개에서" in s and "가장 큰 층은 c" in s

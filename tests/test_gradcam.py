@@ -179,3 +179,121 @@ def test_notebook05_compares_box_shares_with_random_boxes():
     cells = [s for s in code if "share_inside(box" in s]
     assert cells and all("random_box_shares(box" in s and "report(" in s for s in cells)
     assert any("dA.mean(dim=(2, 3)" in s for s in code) and any("register_hook(" in s for s in code)
+
+
+# ------------------------------------------------- batch Grad-CAM and the checks of notebook 05 §11
+def test_batch_cams_equal_the_helper_photo_by_photo():
+    torch.manual_seed(0)
+    net = small_net().eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    x = torch.randn(5, 3, 36, 44)
+    classes = [0, 1, 1, 0, 1]
+    small = gradcam.cams(net, net[4], x, classes, batch=2)
+    assert small.shape == (5, 17, 21) and (small >= 0).all()
+    big = gradcam.upsample(small, x.shape[-2:])
+    for i, c in enumerate(classes):
+        ref = gradcam.grad_cam(net, net[4], x[i:i + 1], c).cam
+        assert np.abs(big[i].numpy() - ref).max() < 1e-4, i
+    assert n_hooks(net) == 0 and all(p.grad is None for p in net.parameters())
+
+
+class CornerNet(torch.nn.Module):
+    """Class 1's logit is the mean brightness of the top-left quarter; class 0's is zero."""
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        s = x[:, :, : h // 2, : w // 2].mean((1, 2, 3))
+        return torch.stack([torch.zeros_like(s), 4 * s], 1)
+
+
+def test_deletion_curves_fall_faster_when_the_heat_is_where_the_score_comes_from():
+    x = torch.ones(6, 3, 28, 28)
+    right = torch.zeros(6, 28, 28)
+    right[:, :14, :14] = 1.0                               # heat on the top-left: where class 1 comes from
+    wrong = torch.zeros(6, 28, 28)
+    wrong[:, 14:, 14:] = 1.0                               # heat on the bottom-right: irrelevant
+    steps = (0.125, 0.25, 0.5)                             # 2, 4 and 8 of the 4×4 cells
+    good = gradcam.deletion_curves(CornerNet(), x, right, [1] * 6, fractions=steps, grid=4)
+    bad = gradcam.deletion_curves(CornerNet(), x, wrong, [1] * 6, fractions=steps, grid=4)
+    assert good["fractions"] == [0.0, *steps] and good["heat"].shape == good["random"].shape == (6, 4)
+    p0 = float(torch.sigmoid(torch.tensor(4.0)))
+    assert np.allclose(good["heat"][:, 0], p0) and np.allclose(good["random"][:, 0], p0)
+    assert np.allclose(good["heat"][:, 2:], 0.5)                       # the whole top-left quarter gone
+    assert (good["random"][:, 2] > 0.5).sum() >= 4                     # 4 random cells rarely are that quarter
+    assert np.allclose(bad["heat"][:, 1:3], p0)                        # the bottom-right changes nothing
+    assert gradcam.deletion_sentence(good).startswith("열이 높은 칸부터 지우면 무작위 칸을 지울 때보다 점수가 빨리")
+    assert gradcam.deletion_sentence(bad).startswith("열이 높은 칸부터 지워도")
+
+
+def test_deletion_sentence_from_synthetic_tables():
+    f = [0.0, 0.1, 0.25, 0.5]
+    falls = {"fractions": f, "heat": np.tile([0.9, 0.5, 0.3, 0.2], (20, 1)) + np.linspace(0, 0.05, 20)[:, None],
+             "random": np.tile([0.9, 0.85, 0.8, 0.7], (20, 1))}
+    s = gradcam.deletion_sentence(falls)
+    assert s.startswith("열이 높은 칸부터 지우면") and "사진 20장 중 20장에서" in s
+    same = {"fractions": f, "heat": falls["random"] + np.resize([0.02, -0.02], 20)[:, None], "random": falls["random"]}
+    assert gradcam.deletion_sentence(same).startswith("열이 높은 칸부터 지워도")
+    slower = {"fractions": f, "heat": falls["random"], "random": falls["heat"]}   # heat order is the slower one
+    assert "말할 수 없습니다" in gradcam.deletion_sentence(slower)
+    assert gradcam.deletion_auc(np.ones((1, 4)), f)[0] == pytest.approx(1.0)
+
+
+def test_randomisation_sentence_from_synthetic_tables():
+    changed = {"stages": ["head", "top half", "all"], "other photo": [0.3, 0.2],
+               "rho": {"head": [0.1, 0.2], "top half": [0.0, 0.1], "all": [-0.1, 0.05]}}
+    s = gradcam.randomisation_sentence(changed)
+    assert "통과합니다" in s and "못합니다" not in s and "head 0.15" in s and "0.25" in s
+    kept = {**changed, "rho": {**changed["rho"], "top half": [0.9, 0.8]}}
+    s = gradcam.randomisation_sentence(kept)
+    assert "통과하지 못합니다" in s and "(top half;" in s
+    flat = {**changed, "rho": {**changed["rho"], "all": [float("nan"), float("nan")]}}
+    assert "통과하지 못합니다" in gradcam.randomisation_sentence(flat)   # no map at all is no evidence of change
+
+
+def test_randomisation_check_on_a_small_net():
+    torch.manual_seed(0)
+    net = small_net().eval()
+    x = torch.randn(4, 3, 32, 32)
+    table = gradcam.randomisation_check(net, "4", x, [1, 1, 0, 0], {"head": "8", "all": "0"})
+    assert table["stages"] == ["head", "all"] and len(table["rho"]["head"]) == 4 and len(table["other photo"]) == 4
+    assert all(-1 <= r <= 1 for r in table["rho"]["head"] + table["rho"]["all"])
+    a = np.arange(12.0).reshape(3, 4)
+    assert gradcam.rank_correlation(a, 2 * a + 1) == pytest.approx(1.0) and np.isnan(gradcam.rank_correlation(a, np.zeros((3, 4))))
+    assert n_hooks(net) == 0
+
+
+def test_box_sentence_three_verdicts():
+    r = np.linspace(10, 20, 1000)
+    assert "많이 몰려" in gradcam.box_sentence("머리", 25.0, r)
+    assert "적습니다" in gradcam.box_sentence("문", 5.0, r)
+    s = gradcam.box_sentence("머리", 15.0, r)
+    assert "구별되지 않습니다" in s and "50%" in s
+
+
+def test_grad_cam_model_rebuilds_the_classifier_from_a_recorded_head(monkeypatch, capsys):
+    import types
+
+    import chapter5
+    from chapter5 import backbone
+
+    def missing(path=None):
+        raise FileNotFoundError("no saved classifier: run notebook 03")
+
+    fake = types.ModuleType("chapter5.classifier")
+    fake.load_classifier = missing
+    monkeypatch.setitem(sys.modules, "chapter5.classifier", fake)
+    monkeypatch.setattr(chapter5, "classifier", fake, raising=False)
+    monkeypatch.setenv("CHAPTER5_DATA", "/nonexistent")
+    bb = backbone.load_backbone(prefer=backbone.EFFNET_LITE0, verbose=False)
+    torch.manual_seed(0)
+    head = {"backbone": bb.name, "class_names": ["Cat", "Dog"],
+            "head": {"weight": torch.randn(2, bb.feature_dim), "bias": torch.tensor([0.5, -0.5])}}
+    cm = gradcam.grad_cam_model(head=head)
+    out = capsys.readouterr().out
+    assert "기록된 head" in out and f"backbone: {bb.name} (" in out
+    assert cm.class_names == ["Cat", "Dog"] and torch.equal(cm.backbone.head.bias, torch.tensor([0.5, -0.5]))
+    assert cm.target_layer is cm.model.get_submodule(bb.feature_layers[-1])
+    assert not any(p.requires_grad for p in cm.model.parameters())
+    cm = gradcam.grad_cam_model(fallback=bb, head={**head, "backbone": "no-such-net"})
+    assert len(cm.class_names) == 1000 and "no-such-net" in capsys.readouterr().out
