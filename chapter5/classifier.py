@@ -360,6 +360,50 @@ def checkpoint_run(train_feats, val_feats, test_feats, ckpt_dir, *, epochs: int,
     return out
 
 
+def standardize(train_x: torch.Tensor, *others: torch.Tensor) -> tuple:
+    """Every feature dimension scaled to mean 0, std 1 with the *train* set's statistics (the same
+    shift and scale applied to ``others``, e.g. the test features): ``(train, *others)``."""
+    mean, std = train_x.mean(0), train_x.std(0)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    return tuple((x - mean) / std for x in (train_x, *others))
+
+
+def random_body_baseline(bb, train_data, test_data, *, seeds=(0, 1, 2), epochs: int = 15, lr: float = 1e-3,
+                         progress: bool = True) -> dict:
+    """The same architecture as ``bb`` with random weights (``backbone.untrained_copy``, a new random
+    body per seed), its features cached once, and a fresh 2-class head trained on them twice: on the
+    raw features and on the standardised ones (:func:`standardize`). Notebook 03 §7.2.
+
+    Returns lists with one entry per seed: ``raw_std`` (spread of the raw features),
+    ``raw_acc`` / ``std_acc`` (test accuracy, fractions), ``raw_counts`` / ``std_counts``
+    (test photos predicted as each class) and ``scaled_std`` (spread after standardising).
+    """
+    from .backbone import untrained_copy
+    from .train import fit, predict
+    from .transfer import Cached, cache_features
+
+    out = {k: [] for k in ("seeds", "raw_std", "scaled_std", "raw_acc", "std_acc", "raw_counts", "std_counts")}
+    for seed in seeds:
+        torch.manual_seed(seed)                       # the random body of this seed
+        body = untrained_copy(bb).body()
+        tr = cache_features(body, train_data, desc=f"무작위 몸통 {seed}: train", progress=progress)
+        te = cache_features(body, test_data, desc=f"무작위 몸통 {seed}: test", progress=progress)
+        out["seeds"].append(int(seed))
+        out["raw_std"].append(float(tr.x.std()))
+        tr_s, te_s = standardize(tr.x, te.x)
+        out["scaled_std"].append(float(tr_s.std()))
+        n_classes = int(tr.y.max()) + 1
+        for key, (xtr, xte) in (("raw", (tr.x, te.x)), ("std", (tr_s, te_s))):
+            torch.manual_seed(seed)
+            head = nn.Linear(xtr.shape[1], n_classes)
+            fit(head, Cached(xtr, tr.y, 0.0).loader(32, shuffle=True), epochs=epochs, lr=lr, seed=seed,
+                progress=False)
+            y_true, y_pred, _ = predict(head, Cached(xte, te.y, 0.0).loader(256))
+            out[f"{key}_acc"].append(float((y_true == y_pred).float().mean()))
+            out[f"{key}_counts"].append(torch.bincount(y_pred, minlength=n_classes).tolist())
+    return out
+
+
 def pick_epochs(run: dict) -> dict:
     """Epoch indices (0-based) and test accuracies of three choices in one :func:`checkpoint_run`:
     the last epoch, the epoch with the best validation accuracy (ties: lower validation loss,
@@ -378,12 +422,13 @@ def _mean_std(values) -> tuple[float, float]:
 
 
 def comparison_table(*, backbone_name: str, zero_shot: float, last_full: float, picks: list,
-                     epochs: int, n_train: int, n_val: int, n_test: int, random_body: float | None = None,
+                     epochs: int, n_train: int, n_val: int, n_test: int, random_body=None,
                      book: dict = BOOK_RESNET18) -> list:
     """The rows of the fair comparison, accuracies in % (``picks``: one :func:`pick_epochs` per seed).
 
     Each row: ``key``, ``label`` (Korean, for the plot), ``acc``, ``std`` (over seeds, 0 for one run),
     ``seeds`` and ``fair`` (False when the number was chosen by looking at the test set).
+    ``random_body``: the random-weights baseline's accuracy, or a list of them (one per seed).
     """
     def row(key, label, acc, std=0.0, seeds=1, fair=True):
         return {"key": key, "label": label, "acc": float(acc), "std": float(std), "seeds": int(seeds),
@@ -399,8 +444,11 @@ def comparison_table(*, backbone_name: str, zero_shot: float, last_full: float, 
         row("book_quoted", f"교과서 본문의 값 = 에포크 {book['quoted_epoch']} 하나", book["quoted"], fair=False),
         row("zero_shot", f"zero-shot ({backbone_name}, 학습 없음)", 100 * zero_shot),
     ]
-    if random_body is not None:
-        rows.append(row("random_body", f"무작위 가중치 몸통 + 분류기 학습 ({epochs} 에포크)", 100 * random_body))
+    if random_body is not None:  # one accuracy, or one per seed (each seed its own random body)
+        accs = [random_body] if isinstance(random_body, (int, float)) else list(random_body)
+        rb, rb_sd = _mean_std(100 * a for a in accs)
+        rows.append(row("random_body", f"무작위 가중치 몸통 (특성 표준화) + 분류기 학습 ({epochs} 에포크)",
+                        rb, rb_sd, len(accs)))
     rows += [
         row("course_last", f"이 코스: 마지막 에포크 ({epochs}, train {n_train}장)", 100 * last_full),
         row("course_val", f"이 코스: val 로 고른 에포크 (train {n_train - n_val} / val {n_val})", val, val_sd, k),
@@ -432,8 +480,13 @@ def comparison_sentence(rows: list) -> str:
             f"교과서의 {by['book_best_on_test']['acc']:.2f} % 와 이 코스의 {_fmt_row(by['course_best_on_test'])} 는 "
             f"test 세트를 보고 고른 값이라 실제보다 좋게 나옵니다 (test 1장 = {100 / n_test:.2f} %p).")
     if "random_body" in by:
-        text += (f" 같은 구조에 무작위 가중치를 쓴 몸통은 분류기를 학습해도 {_fmt_row(by['random_body'])} 에 그칩니다: "
-                 "성능은 사전 학습된 가중치에서 옵니다.")
+        rb = by["random_body"]
+        seeds_rb = f" ({rb['seeds']} 시드)" if rb["seeds"] > 1 else ""
+        text += f" 같은 구조에 무작위 가중치를 쓴 몸통은 특성을 표준화하고 같은 분류기를 학습해도 {_fmt_row(rb)}{seeds_rb}"
+        if rb["acc"] + rb["std"] < cv["acc"] - cv["std"]:
+            text += " 에 그칩니다: 같은 구조에서 이 차이를 만든 것은 사전 학습된 가중치입니다."
+        else:
+            text += " 입니다: 이 측정으로는 사전 학습된 가중치의 효과를 가를 수 없습니다."
     return text
 
 

@@ -4,7 +4,10 @@
   the random-weights baseline and the course's last / validation-picked / test-picked numbers;
 * checkpoints are saved with ``torch.save``, found with ``glob`` and reloaded with ``load_state_dict``;
 * every number in the conclusion sentence comes from the measured table (the generator is tested on
-  a synthetic table too), and the notebook's Markdown types no result numbers of its own.
+  a synthetic table too), and the notebook's Markdown types no result numbers of its own;
+* the random-weights baseline can succeed: its standardised features are not degenerate (spread
+  printed and asserted), it does not answer one class for every photo, and its accuracy comes with
+  the spread over seeds (a new random body per seed).
 """
 import json
 import re
@@ -159,3 +162,88 @@ def test_notebook_prose_types_no_measured_numbers():
     code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     assert "classifier.comparison_table(" in code and "print(classifier.comparison_sentence(rows))" in code
     assert "classifier.checkpoint_run(" in code and "glob.glob(" in code and "load_state_dict(" in code
+
+
+@pytest.fixture(scope="module")
+def random_baseline(tmp_path_factory):
+    """Notebook 03 §7.2's baseline in quick mode: two seeds, each its own random body."""
+    mp = pytest.MonkeyPatch()
+    tmp = tmp_path_factory.mktemp("random03")
+    mp.setenv("CHAPTER5_QUICK", "1")
+    mp.setenv("CHAPTER5_OFFLINE", "1")
+    mp.setenv("TORCH_HOME", str(tmp / "torch"))
+    torch.hub.set_dir(str(tmp / "torch" / "hub"))
+    try:
+        bb = backbone.load_backbone(verbose=False)
+        tf = bb.transform()
+        train_ds = data.quick_subset(data.catdog("train", tf), 32)
+        test_ds = data.quick_subset(data.catdog("test", tf), 16, seed=1)
+        yield classifier.random_body_baseline(bb, train_ds, test_ds, seeds=range(2), epochs=5, progress=False)
+    finally:
+        mp.undo()
+        torch.hub.set_dir(str(Path.home() / ".cache" / "torch" / "hub"))
+
+
+@needs_data
+def test_random_baseline_features_are_not_degenerate(random_baseline):
+    rb = random_baseline
+    print("raw feature spread per seed:", rb["raw_std"], "| standardised:", rb["scaled_std"])
+    print("test predictions (cat, dog) raw:", rb["raw_counts"], "| standardised:", rb["std_counts"])
+    assert rb["seeds"] == [0, 1]
+    # what the head is trained on: every dimension rescaled to spread ~1, not the ~1e-8 of the raw random body
+    for spread in rb["scaled_std"]:
+        assert 0.8 < spread < 1.2, rb["scaled_std"]
+    for spread in rb["raw_std"]:
+        assert spread > 0 and spread == spread, rb["raw_std"]  # positive, not NaN
+    # the baseline answers both classes (a collapse onto one class would be the class ratio, not a result)
+    for counts in rb["std_counts"]:
+        assert len(counts) == 2 and min(counts) > 0 and sum(counts) == 16, rb["std_counts"]
+    # one accuracy per seed, a new random body per seed (their features differ)
+    assert len(rb["std_acc"]) == len(rb["raw_acc"]) == 2 and all(0.0 <= a <= 1.0 for a in rb["std_acc"])
+    assert rb["raw_std"][0] != rb["raw_std"][1]
+    rows = classifier.comparison_table(backbone_name="x", zero_shot=0.9, last_full=0.95,
+                                       picks=[{"last_acc": 0.95, "val_acc": 0.95, "test_acc": 0.97}], epochs=5,
+                                       n_train=32, n_val=6, n_test=16, random_body=rb["std_acc"])
+    row = {r["key"]: r for r in rows}["random_body"]
+    acc = [100 * a for a in rb["std_acc"]]
+    assert row["seeds"] == 2 and row["acc"] == pytest.approx(sum(acc) / 2)
+    assert row["std"] == pytest.approx(abs(acc[0] - acc[1]) / 2 ** 0.5)
+
+
+def test_standardize_uses_the_train_statistics():
+    train_x = torch.tensor([[1e-8, 5.0], [3e-8, 5.0], [2e-8, 5.0]])
+    test_x = torch.tensor([[4e-8, 7.0]])
+    tr, te = classifier.standardize(train_x, test_x)
+    assert torch.allclose(tr[:, 0], torch.tensor([-1.0, 1.0, 0.0]), atol=1e-4)
+    assert te[0, 0].item() == pytest.approx(2.0, abs=1e-3)            # train mean and std, not the test's
+    assert torch.equal(tr[:, 1], torch.zeros(3)) and te[0, 1].item() == pytest.approx(2.0)  # constant: no NaN
+
+
+def test_random_baseline_row_and_sentence_with_seeds():
+    picks = [{"last_acc": 0.96, "val_acc": 0.97, "test_acc": 0.99},
+             {"last_acc": 0.94, "val_acc": 0.97, "test_acc": 0.98}]
+    kw = dict(backbone_name="toy", zero_shot=0.9, last_full=0.93, picks=picks, epochs=3, n_train=100, n_val=20,
+              n_test=50)
+    rows = classifier.comparison_table(random_body=[0.6, 0.7, 0.65], **kw)
+    row = {r["key"]: r for r in rows}["random_body"]
+    assert (round(row["acc"], 2), round(row["std"], 2), row["seeds"]) == (65.0, 5.0, 3)
+    assert "표준화" in row["label"]
+    text = classifier.comparison_sentence(rows)
+    assert "65.00 % ± 5.00 (3 시드) 에 그칩니다" in text and "사전 학습된 가중치입니다" in text
+    assert not set(_numbers(text)) - _allowed(rows)
+    close = classifier.comparison_sentence(classifier.comparison_table(random_body=[0.95, 0.99], **kw))
+    assert "가를 수 없습니다" in close and "그칩니다" not in close
+
+
+def test_notebook_random_baseline_and_class_mode_records():
+    """03 measures the random baseline with seeds and standardised features, says why the raw one collapses,
+    and keeps what later cells need (the head's state_dict, predictions) in core records for class mode."""
+    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert "train.memo" not in code
+    assert 'records.experiment(\n    "03-random-body"' in code and "classifier.random_body_baseline(" in code
+    assert "rb['raw_std']" in code and "rb['scaled_std']" in code and "np.std(acc_random, ddof=1)" in code
+    assert 'records.experiment("03-head", train_head, core=True' in code
+    assert 'head.load_state_dict(trained["head"])' in code and "classifier.save_classifier(" in code
+    assert "records.live(body_features" in code
+
