@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from chapter5.exercises import core, progress, quiz
-from chapter5.exercises.core import Exercise, Incorrect, ____, expect_close, expect_number, run
+from chapter5.exercises.core import Exercise, ____, expect_close, expect_number, run
 
 
 def _test_double(fn):

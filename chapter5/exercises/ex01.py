@@ -6,7 +6,7 @@ do not divide), names the mistake it sees, and never prints the answer itself.
 """
 from __future__ import annotations
 
-from .core import (Exercise, Incorrect, LearnerError, NotAttempted, allclose, as_number, as_tensor, expect_close,
+from .core import (Exercise, Incorrect, LearnerError, allclose, as_number, as_tensor, expect_close,
                    expect_number, run)
 from .quiz import Quiz
 

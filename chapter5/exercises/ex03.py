@@ -634,7 +634,8 @@ challenge = Exercise(
     "03-C", "도전: 사진 폴더를 분류하고 정확도 내기 (predict_folder)", "predict_folder", _test_predict_folder,
     hints=["세 부분입니다: 폴더를 데이터셋으로 읽기 (레이블은 폴더 이름), 평가용 전처리, 평가 반복문 (02 의 "
            "evaluate_accuracy 와 같은 모양).",
-           "datasets.ImageFolder(folder, transform=...) (from torchvision import datasets) 가 (사진, 레이블) 을 줍니다. 전처리는 연습 03-1 의 것, 반복문은 "
+           "datasets.ImageFolder(folder, transform=...) (from torchvision import datasets) 가 (사진, 레이블) 을 "
+           "줍니다. 전처리는 연습 03-1 의 것, 반복문은 "
            "model.eval() 과 torch.no_grad() 안에서, 맞은 개수와 전체 수를 끝까지 더한 뒤 나눕니다.",
            "ds = datasets.ImageFolder(folder, transform=T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), "
            "T.Normalize(mean, std)]))  /  loader = torch.utils.data.DataLoader(ds, batch_size=16)  /  "
