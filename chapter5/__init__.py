@@ -7,7 +7,7 @@ lives in ``chapter5.tools`` and is never imported by a notebook.
 """
 import os as _os
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 # OpenMP threads that wait for work by sleeping instead of spinning: on a laptop that is doing
 # anything else, spinning threads steal the cores from each other (one CNN step measured 540 ms

@@ -32,3 +32,17 @@ def test_readme_opens_with_the_two_commands_and_ci_uses_the_test_one():
     assert "make test" in ci
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^lab:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+
+
+def test_one_version_for_the_package_and_its_metadata():
+    """pyproject reads the version from chapter5.__version__ (they once said 0.1.0 and 0.2.0)."""
+    import importlib.metadata
+
+    import chapter5
+
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in py["project"] and "version" in py["project"]["dynamic"]
+    assert py["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "chapter5.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", chapter5.__version__)
+    installed = importlib.metadata.version("chapter5")
+    assert installed == chapter5.__version__, (installed, "re-install: make install")
