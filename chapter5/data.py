@@ -27,17 +27,16 @@ FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-FETCH_COMMAND = "python -m chapter5 download"
-
-
 class DataMissingError(FileNotFoundError):
     """Raised when a dataset is not in the data root (and could not be fetched)."""
 
     def __init__(self, what: str, path: Path):
+        from .doctor import download_command
+
         self.what, self.path = what, Path(path)
         super().__init__(
-            f"{what} not found at {path}. Fetch it with `{FETCH_COMMAND}` "
-            f"(or point CHAPTER5_DATA at a folder that has it)."
+            f"{what} 데이터가 없습니다: {path} — 받으려면 {download_command()} "
+            f"(또는 데이터가 있는 폴더를 환경 변수 CHAPTER5_DATA 로 지정하세요). | {what} not found."
         )
 
     def _render_traceback_(self):  # IPython shows just this message, no traceback
@@ -57,12 +56,12 @@ def ensure(group: str, what: str, root: Path | None = None) -> Path:
     if not todo:
         return root
     if os.environ.get("CHAPTER5_OFFLINE", "").strip().lower() not in {"1", "true", "yes"}:
-        print(f"{what}: {len(todo)} file(s) missing, downloading into the data root ...")
+        print(f"{what}: 파일 {len(todo)}개가 없어 데이터 루트로 내려받습니다 … | downloading")
         try:
             download.fetch_group(group, root)
             return root
         except (OSError, download.ChecksumError) as err:
-            print(f"download failed: {err}")
+            print(f"내려받기 실패 (download failed): {err}")
     raise DataMissingError(what, root / todo[0].path)
 
 
@@ -91,8 +90,8 @@ def fashion_tensors(train: bool = True, normalize: bool = True, limit: int | Non
 
 def catdog_dir(split: str = "train", root: Path | None = None) -> Path:
     if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-    return ensure("catanddog", "cats-vs-dogs images", root) / "catanddog" / split
+        raise ValueError(f"split 은 'train' 또는 'test' 여야 합니다 (받은 값: {split!r})")
+    return ensure("catanddog", "고양이/개 사진 (cats vs dogs)", root) / "catanddog" / split
 
 
 def catdog(split: str = "train", transform=None, root: Path | None = None):

