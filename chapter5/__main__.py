@@ -82,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
                  "연습 문제와 퀴즈의 진행 상황을 보여 줍니다 (이 컴퓨터에만 저장된 기록).\n"
                  "| show exercise and quiz progress (stored on this computer only).")
     pr.args.add_argument("--reset", action="store_true", help="진행 기록 지우기 | delete the progress file")
+    pr.args.add_argument("--line", action="store_true",
+                         help="스터디 채팅방에 붙일 한 줄 요약 | one line to paste into the group's chat")
+    pr.args.add_argument("--export", action="store_true",
+                         help="다른 컴퓨터·Colab 세션으로 옮길 진행 코드 출력 | print a code that carries progress")
+    pr.args.add_argument("--import", dest="import_code", metavar="CODE",
+                         help="--export 로 받은 진행 코드를 합치기 | merge a progress code")
     rs = command("results", "full 모드 실행, docs/RESULTS.md 쓰기 | re-run notebooks in full mode",
                  "노트북을 full 모드로 처음부터 끝까지 실행해 출력을 저장하고\n"
                  "측정값을 docs/RESULTS.md 에 씁니다 (노트북마다 몇 분에서 수십 분).\n"
@@ -95,8 +101,14 @@ def _parser() -> argparse.ArgumentParser:
                  "| time the textbook's loops against the course's side by side (docs/BENCHMARKS.md).")
     bn.args.add_argument("--tiny", action="store_true", help="작은 부분 데이터로 몇 초 만에 | small subsets, seconds")
     bn.args.add_argument("--class-mode", action="store_true", help="노트북마다 class mode 시간도 재기 | also time class mode")
+    bn.args.add_argument("--default-course", action="store_true",
+                         help="노트북마다 기본 모드 (기록 + 핵심 학습) 시간·메모리도 재기 | also run every notebook in the default mode")
+    bn.args.add_argument("--save-notebooks", action="store_true",
+                         help="--default-course 의 실행 결과를 노트북 출력으로 저장 | store the default-mode runs as outputs")
+    bn.args.add_argument("--workloads", help="잴 작업만 쉼표로 (기본값: 전부) | comma-separated workloads (default: all)")
     bn.args.add_argument("--full-course", action="store_true",
-                         help="노트북마다 full 모드 시간·메모리도 재기 (출력 저장 안 함) | also run every notebook in full mode")
+                         help="노트북마다 다시 재기 모드 (모든 셀 지금 계산) 시간·메모리도 재기 (출력 저장 안 함) "
+                              "| also run every notebook in the recompute mode")
     bn.args.add_argument("--out", type=Path, help="결과 폴더 (기본값: docs/) | output folder")
     cb = command("colab", "Colab 노트북 만들기 | write the self-contained Colab notebooks",
                  "notebooks/ 의 노트북마다 chapter5 패키지를 담은 Colab 용 단일 파일 노트북을\n"
@@ -140,6 +152,14 @@ def main(argv=None) -> int:
 
         if args.reset:
             print(progress.reset())
+        elif args.line:
+            print(progress.summary_line())
+        elif args.export:
+            print(progress.export_code())
+        elif args.import_code:
+            said = str(progress.import_code(args.import_code))
+            print(said)
+            return 1 if said.startswith("⚠") else 0
         else:
             print(progress.summary_text())
         return 0
@@ -154,6 +174,9 @@ def main(argv=None) -> int:
 
         return bench.main((["--tiny"] if args.tiny else []) + (["--class-mode"] if args.class_mode else [])
                           + (["--full-course"] if args.full_course else [])
+                          + (["--default-course"] if args.default_course else [])
+                          + (["--save-notebooks"] if args.save_notebooks else [])
+                          + (["--workloads", args.workloads] if args.workloads else [])
                           + (["--out", str(args.out)] if args.out else []))
 
     if args.cmd == "quizzes":
