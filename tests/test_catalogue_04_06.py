@@ -134,7 +134,7 @@ MISTAKES = {
         ("model itself left in eval", _fn(TM, "for m in model.children():\n    m.train()\nfrozen.eval()"),
          "model 자체가 train 모드가 아닙니다"),
     ],
-    "04-도전": [
+    "04-C": [
         ("head only", _plan('{"params": head.parameters(), "lr": lr}', open_="for p in head.parameters():\n"
                                                                              "    p.requires_grad = True\n"), "분류기만"),
         ("last stage only", _plan('{"params": head.parameters(), "lr": lr}, '
@@ -201,7 +201,7 @@ VARIANTS = {
         ("apply", _fn(TM, "model.train()\nfrozen.apply(lambda m: m.eval())\nreturn model")),
         ("every module of frozen", _fn(TM, "model.train(True)\nfor m in frozen.modules():\n    m.eval()")),
     ],
-    "04-도전": [
+    "04-C": [
         ("lr / 10 and lr / 100, head last", _plan('{"params": body[-2].parameters(), "lr": lr / 100}, '
                                                   '{"params": body[-1].parameters(), "lr": lr / 10}, '
                                                   '{"params": head.parameters(), "lr": lr}')),
@@ -287,7 +287,7 @@ MISTAKES.update({
         ("ReLU first", _fn(CW, "return grads.clamp(min=0).mean(dim=(2, 3))"), "ReLU 를 먼저"),
         ("axes 1 and 2", _fn(CW, "return grads.mean(dim=(1, 2))"), "공간 축 H, W 가 아닙니다"),
     ],
-    "05-도전": [
+    "05-C": [
         ("no ReLU on the map", SOL5.replace("F.relu((alpha * A).sum(dim=1))[0]", "(alpha * A).sum(dim=1)[0]"), "음수"),
         ("hook on a fixed layer", SOL5.replace("handle = layer.register_forward_hook(keep)",
                                                "handle = model[3].register_forward_hook(keep)"), "다른 층 (net[3])"),
@@ -357,7 +357,7 @@ VARIANTS.update({
         ("sum / (H W)", _fn(CW, "return grads.sum((2, 3)) / (grads.shape[2] * grads.shape[3])")),
         ("a list", _fn(CW, "return grads.mean(dim=(2, 3)).tolist()")),
     ],
-    "05-도전": [
+    "05-C": [
         ("normalised map", SOL5.replace("return F.relu((alpha * A).sum(dim=1))[0]",
                                         "cam = F.relu((alpha * A).sum(dim=1))[0]\n    "
                                         "return (cam - cam.min()) / (cam.max() - cam.min())")),
@@ -448,7 +448,7 @@ MISTAKES.update({
         ("rows from batch.max()", _fn(SR, "return torch.zeros(int(batch.max()) + 1, H.shape[1])"
                                           ".index_add_(0, batch, H)[:num_graphs - 1]"), "모양(shape)"),
     ],
-    "06-도전": [
+    "06-C": [
         ("no ReLU between the layers", _gcn("return self.gc2(self.gc1(X, A_hat), A_hat)"), "선형"),
         ("second layer without Â", _gcn("return self.gc2(torch.relu(self.gc1(X, A_hat)))",
                                         INIT.replace("GCNLayer(hidden, n_classes)", "nn.Linear(hidden, n_classes)")),
@@ -502,7 +502,7 @@ VARIANTS.update({
                                  "np.add.at(out, batch.numpy(), H.numpy())\nreturn out")),
         ("index_add (not in place)", _fn(SR, "return torch.zeros(num_graphs, H.shape[1]).index_add(0, batch, H)")),
     ],
-    "06-도전": [
+    "06-C": [
         ("nn.ModuleList and F.relu", _gcn("return self.layers[1](F.relu(self.layers[0](X, A_hat)), A_hat)",
                                           "def __init__(self, in_features, hidden, n_classes):\n"
                                           "    super().__init__()\n    self.layers = nn.ModuleList([GCNLayer(in_features, "
@@ -517,13 +517,13 @@ VARIANTS.update({
 # Strings that would print the answer (or most of it) if they appeared in feedback to a mistake.
 ANSWERS = {
     "04-1": ["ImageNet 과 다르다)", "이 데이터셋은"], "04-2": ["body[-1]", "p.numel() for"], "04-3": ["lr / 10", "lr * 0.1"],
-    "04-4": ["frozen.eval()", "[frozen]"], "04-도전": ["body[-2]", "lr * 0.01", "0.1 ** k"],
+    "04-4": ["frozen.eval()", "[frozen]"], "04-C": ["body[-2]", "lr * 0.01", "0.1 ** k"],
     "05-1": ["output.detach().clone()", "handle.remove()"], "05-2": ["(m - lo) / (hi - lo)", "hi == lo"],
     "05-3": ["convs[-1]", "isinstance(m, nn.Conv2d)"], "05-4": ["mean(dim=(2, 3))", "dim=(2, 3))"],
-    "05-도전": ["argsort(descending=True)", "dA.mean(dim=(2, 3)"],
+    "05-C": ["argsort(descending=True)", "dA.mean(dim=(2, 3)"],
     "06-1": ["deg[j] += 1", "+= 1"], "06-2": ["D_inv_sqrt @ A_tilde @ D_inv_sqrt", "torch.eye(n)"],
     "06-3": ["A_hat @ X @ W + b"], "06-4": ["index_add_(0, batch, H)"],
-    "06-도전": ["GCNLayer(hidden, n_classes)", "torch.relu(self.gc1"],
+    "06-C": ["GCNLayer(hidden, n_classes)", "torch.relu(self.gc1"],
 }
 
 
@@ -605,7 +605,7 @@ def test_check_cell_run_before_its_exercise_cell_is_friendly(key, capsys):
 @pytest.mark.parametrize("mod", [ex04, ex05, ex06], ids=["04", "05", "06"])
 def test_challenge_has_three_tiered_hints_and_shows_the_solution_only_on_request(mod, capsys):
     ch = mod.challenge
-    assert ch not in mod.EXERCISES and len(ch.hints) == 3
+    assert ch is mod.EXERCISES[-1] and len(ch.hints) == 3  # counted in progress like 01-03's
     ch.hint()
     first = capsys.readouterr().out
     assert first.startswith("💡 힌트 1/3") and ch.solution_code.splitlines()[-1].strip() not in first
@@ -617,7 +617,8 @@ def test_challenge_has_three_tiered_hints_and_shows_the_solution_only_on_request
 def test_exercise_numbers_of_04_follow_the_page_order():
     """04-1 table (§4), 04-2 unfreeze (§5), 04-3 parameter groups (§5), 04-4 BatchNorm (§6)."""
     assert [(e.key, e.name) for e in ex04.EXERCISES] == [
-        ("04-1", "choices"), ("04-2", "unfreeze_last"), ("04-3", "make_optimizer"), ("04-4", "train_mode")]
+        ("04-1", "choices"), ("04-2", "unfreeze_last"), ("04-3", "make_optimizer"), ("04-4", "train_mode"),
+        ("04-C", "finetune_plan")]
     assert "교과서" in ex04.q1.template and "교과서" in ex04.q1.title
 
 

@@ -486,7 +486,7 @@ def _test_finetune_plan(fn):
 
 
 challenge = Exercise(
-    "04-도전", f"새 데이터셋 ({CHALLENGE_DATASET}) 의 미세 조정 계획", "finetune_plan", _test_finetune_plan,
+    "04-C", f"새 데이터셋 ({CHALLENGE_DATASET}) 의 미세 조정 계획", "finetune_plan", _test_finetune_plan,
     hints=["먼저 데이터셋 설명에서 두 가지를 정하세요: 600장은 작은가 큰가, 현미경 세포 사진은 ImageNet 과 닮았나? "
            "그다음 4절 표에서 그 칸이 무엇을 풀라고 하는지 읽습니다.",
            "순서: 모든 파라미터 고정 → 고른 전략의 stage (뒤에서부터) 와 head 풀기 → 그룹: head 는 lr, 바로 앞 stage 는 "
@@ -539,5 +539,5 @@ def finetune_plan(body, head, lr):
     context=lambda: {"torch": __import__("torch")},
 )
 
-EXERCISES = [q1, q2, q3, q4]
+EXERCISES = [q1, q2, q3, q4, challenge]
 quiz = Quiz("04")

@@ -645,7 +645,7 @@ _CAM_SOLUTION = (_CAM_TEMPLATE
                           "probs.append(torch.softmax(model(xk.reshape(x.shape)), dim=1)[0, class_index].item())"))
 
 challenge = Exercise(
-    "05-도전", "다른 층의 Grad-CAM 과 삭제 곡선 (deletion)", "cam_tools", _test_cam_tools,
+    "05-C", "다른 층의 Grad-CAM 과 삭제 곡선 (deletion)", "cam_tools", _test_cam_tools,
     hints=["Grad-CAM 은 10절의 손 계산 그대로입니다 (층만 인자로). 삭제 곡선은 '설명이 가리킨 곳을 먼저 지우면 "
            "확률이 빨리 떨어져야 한다' 는 시험입니다: 무작위로 지울 때보다 빨리.",
            "alpha 는 dA 의 공간 평균 (keepdim=True), 지도는 (alpha * A) 를 채널로 더한 뒤 ReLU. 순서는 키운 big 을 "
@@ -659,5 +659,5 @@ challenge = Exercise(
     context=lambda: {**_ctx(), "F": __import__("torch.nn.functional", fromlist=["relu"])},
 )
 
-EXERCISES = [q1, q2, q3, q4]
+EXERCISES = [q1, q2, q3, q4, challenge]
 quiz = Quiz("05")

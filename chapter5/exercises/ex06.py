@@ -538,7 +538,7 @@ def _test_two_layer_gcn(cls):
 
 
 challenge = Exercise(
-    "06-도전", "새 그래프에서 2층 GCN 이 기준선 (그래프 없음) 을 이기기", "TwoLayerGCN", _test_two_layer_gcn,
+    "06-C", "새 그래프에서 2층 GCN 이 기준선 (그래프 없음) 을 이기기", "TwoLayerGCN", _test_two_layer_gcn,
     hints=["4절의 KarateGCN 처럼 GCN 층 두 개를 쌓습니다: 첫 층 → ReLU → 둘째 층. 둘째 층의 출력이 클래스 점수입니다 "
            "(softmax 는 손실 함수가 합니다).",
            "첫 층은 in_features → hidden, 둘째 층은 hidden → n_classes. forward 의 두 층 모두 인자로 받은 A_hat 을 씁니다: "
@@ -586,5 +586,5 @@ challenge = Exercise(
     time_limit=20.0,
 )
 
-EXERCISES = [q1, q2, q3, q4]
+EXERCISES = [q1, q2, q3, q4, challenge]
 quiz = Quiz("06")
