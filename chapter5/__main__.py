@@ -215,6 +215,8 @@ def main(argv=None) -> int:
                 print(err, file=sys.stderr)
                 return 1
             return 0
+        for path in colab.notebook_paths():  # guard cell and plumbing cells first: the bundles follow them
+            colab.ensure_guard_cell_file(path)
         for name, status in colab.write_all():
             print(f"  dist/colab/{name:32s} {_WRITTEN.get(status, status)}")
         return 0

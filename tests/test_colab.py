@@ -73,7 +73,7 @@ def no_chapter5_env(tmp_path):
 def _setup_namespace(bundle_nb) -> dict:
     """The names the setup cell of a bundle defines, without running its last line."""
     cell = next(c for c in bundle_nb.cells if c.get("id") == colab.SETUP_CELL_ID)
-    code = cell.source.replace("\n_prepare_chapter5(CHAPTER5_FILES, REQUIRED)\n", "\n")
+    code = cell.source.replace("\n_prepare_chapter5(CHAPTER5_FILES, CHAPTER5_RECORDS, REQUIRED)\n", "\n")
     assert code != cell.source
     namespace: dict = {}
     exec(compile(code, "setup-cell", "exec"), namespace)
@@ -115,6 +115,17 @@ def test_bundle_embeds_the_package_and_keeps_the_notebook(tmp_path):
     assert str(ROOT) not in setup[0].source, "a machine path leaked into the bundle"
 
 
+def test_a_bundle_carries_the_records_of_its_own_experiments():
+    from chapter5 import records
+
+    src = next(p for p in colab.notebook_paths() if p.name.startswith("06_"))
+    out = nbformat.reads(colab.bundle(src), as_version=4)
+    carried = _setup_namespace(out)["CHAPTER5_RECORDS"]
+    mine = records.records_of(src)
+    assert mine and carried == {f"records/{p.name}": p.read_text(encoding="utf-8") for p in mine}
+    assert all(name.startswith("records/06-") for name in carried), sorted(carried)  # none of 02's
+
+
 _PIP_PROBE = textwrap.dedent('''
     import json, sys, types
     namespace = {}
@@ -122,7 +133,7 @@ _PIP_PROBE = textwrap.dedent('''
     calls = []
     namespace["subprocess"] = types.SimpleNamespace(check_call=calls.append)  # no real pip
     required = {"json": "json-is-stdlib", "no_such_module_c5": "no-such-package-c5"}
-    namespace["_prepare_chapter5"](namespace["CHAPTER5_FILES"], required, folder=sys.argv[2])
+    namespace["_prepare_chapter5"](namespace["CHAPTER5_FILES"], {}, required, folder=sys.argv[2])
     import chapter5
     print(json.dumps({"calls": calls, "chapter5": chapter5.__file__}))
 ''')
@@ -174,7 +185,8 @@ BUNDLES = sorted(p.name for p in DIST.glob("[0-9][0-9]_*.ipynb"))
 # the notebooks that load a pretrained backbone: run once with the ResNet18 download possible
 # (a mirror on 127.0.0.1) and once without it (offline: the EfficientNet-Lite0 fallback)
 PRETRAINED = ("03_feature_extraction.ipynb", "04_fine_tuning.ipynb", "05_feature_maps.ipynb")
-CASES = [(n, "offline") for n in BUNDLES] + [(n, "resnet18") for n in BUNDLES if n in PRETRAINED]
+CASES = ([(n, "offline") for n in BUNDLES] + [(n, "resnet18") for n in BUNDLES if n in PRETRAINED]
+         + [("06_gcn.ipynb", "class")])  # class mode from the bundle's own records: nothing computed
 # two halves of about the same run time, one per pytest-xdist worker (`make test` runs two)
 HALVES = [pytest.param(n, w, id=f"{n[:2]}-{w}", marks=pytest.mark.xdist_group(f"colab-{k % 2}"))
           for k, (n, w) in enumerate(sorted(CASES, key=lambda c: (c[0], c[1])))]
@@ -306,8 +318,10 @@ def test_bundle_runs_alone_with_colabs_versions(name, weights, tmp_path, no_chap
     env["CHAPTER5_DATA"] = str(data)
     url, prefix, requests = resnet18_mirror
     site = Path(no_chapter5_env["PYTHONPATH"])
-    if weights == "offline":
+    if weights in ("offline", "class"):
         env["CHAPTER5_OFFLINE"] = "1"
+        if weights == "class":
+            env["CHAPTER5_CLASS_MODE"] = "1"
     else:
         env.pop("CHAPTER5_OFFLINE", None)
         env.update(C5_TEST_RESNET18_URL=url, C5_TEST_RESNET18_SHA256_PREFIX=prefix)
@@ -319,7 +333,7 @@ def test_bundle_runs_alone_with_colabs_versions(name, weights, tmp_path, no_chap
 
     nb = solved_copy(bundle_nb)
     before = len(requests)
-    execute(nb, run, quick=True, timeout=600, env=env)
+    execute(nb, run, quick=weights != "class", timeout=600, env=env)
 
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.get("output_type") == "error"]
     assert not errors, f"{name}: {errors[0].get('ename')}: {errors[0].get('evalue')}"
@@ -336,6 +350,12 @@ def test_bundle_runs_alone_with_colabs_versions(name, weights, tmp_path, no_chap
     written = {f"chapter5/{p.relative_to(pkg).as_posix()}": p.read_text(encoding="utf-8")
                for p in pkg.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
     assert written == setup["CHAPTER5_FILES"]
+    recorded = {f"records/{p.name}": p.read_text(encoding="utf-8")
+                for p in (run / colab.BUNDLE_FOLDER / "records").glob("*.json")}
+    assert recorded == setup["CHAPTER5_RECORDS"]
+    if weights == "class":  # a Colab learner's class mode: every result from the bundle's records
+        text = "".join(_stream_text(c) for c in nb.cells if c.cell_type == "code")
+        assert recorded and "📋 기록된 측정" in text and "지금 계산합니다" not in text, text[-2000:]
     used = backbone_used(nb)
     if name not in PRETRAINED:
         assert used is None and len(requests) == before

@@ -10,7 +10,10 @@ generated cell in front of its first code cell. That cell
 3. ``pip install``\\ s only the packages this notebook needs that the runtime lacks
    (checked with ``importlib.util.find_spec``, never pinned with ``==``).
 
-Data and weights then download on first use, as on any online machine.
+Data and weights then download on first use, as on any online machine. The records of the
+notebook's experiments (``notebooks/records/*.json`` made by its cells, :mod:`chapter5.records`)
+travel in the same cell and are written to ``./chapter5_colab/records/``, so a Colab learner gets
+the same default and class modes as a clone.
 
 Bundles are generated, never edited by hand: ``tests/test_colab.py`` regenerates them in
 memory and fails when a committed bundle differs (re-run ``python -m chapter5 colab``).
@@ -223,17 +226,19 @@ _SETUP_HEAD = '''\
 # 데이터와 가중치는 처음 쓸 때 자동으로 내려받습니다 (data downloads on first use).
 import importlib
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 
-def _prepare_chapter5(files, required, folder={folder!r}):
+def _prepare_chapter5(files, records, required, folder={folder!r}):
     root = Path(folder).resolve()
-    for rel, text in files.items():
+    for rel, text in {{**files, **records}}.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    os.environ["CHAPTER5_RECORDS"] = str(root / "records")  # this notebook's recorded experiments
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     importlib.invalidate_caches()
@@ -260,20 +265,31 @@ REQUIRED = {{
 
 # relative path -> source text of every file of the chapter5 package
 CHAPTER5_FILES = {{}}
+# relative path -> the records (JSON) of this notebook's experiments
+CHAPTER5_RECORDS = {{}}
 '''
 
 _SETUP_TAIL = '''
-_prepare_chapter5(CHAPTER5_FILES, REQUIRED)
+_prepare_chapter5(CHAPTER5_FILES, CHAPTER5_RECORDS, REQUIRED)
 '''
 
 
-def setup_cell_source(nb, source_name: str) -> str:
-    """The generated first code cell of a bundle."""
+def record_files(nb_path) -> dict[str, str]:
+    """``{"records/<name>.json": text}`` for the records made by the cells of ``nb_path``."""
+    from .. import records
+
+    return {f"records/{p.name}": p.read_text(encoding="utf-8") for p in records.records_of(nb_path)}
+
+
+def setup_cell_source(nb, source_name: str, recorded: dict | None = None) -> str:
+    """The generated first code cell of a bundle (``recorded``: :func:`record_files`)."""
     required = "\n".join(f"    {m!r}: {pip_name(m)!r}," for m in required_modules(nb))
     head = _SETUP_HEAD.format(source=source_name, folder=BUNDLE_FOLDER, required=required)
     # Each literal starts on its own line: IPython then leaves ">>>" lines inside it alone.
     body = "".join(f"\nCHAPTER5_FILES[{rel!r}] = (\n{_literal(text)})\n"
                    for rel, text in package_files().items())
+    body += "".join(f"\nCHAPTER5_RECORDS[{rel!r}] = (\n{_literal(text)})\n"
+                    for rel, text in (recorded or {}).items())
     return head + body + _SETUP_TAIL
 
 
@@ -312,7 +328,7 @@ def bundle(nb_path) -> str:
     guards = [i for i, c in enumerate(cells) if _is_guard(c)]
     pos = guards[0] if guards else _first_code_index(cells)
     cells = [c for c in cells if not _is_guard(c)]
-    setup = nbformat.v4.new_code_cell(setup_cell_source(nb, source_name))
+    setup = nbformat.v4.new_code_cell(setup_cell_source(nb, source_name, record_files(nb_path)))
     setup.id = SETUP_CELL_ID
     setup.metadata = {
         "cellView": "form",                 # Colab: show the title, fold the code
@@ -462,10 +478,15 @@ def ensure_guard_cell(nb, name: str) -> bool:
 
 
 def ensure_guard_cell_file(path) -> bool:
-    """:func:`ensure_guard_cell` on a notebook file; writes it only when it changed."""
+    """:func:`ensure_guard_cell` and the slide metadata of plumbing cells
+    (:func:`chapter5.tools.notebook_meta.slide_metadata`) on a notebook file; writes it only when
+    it changed."""
+    from .notebook_meta import slide_metadata
+
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     changed = ensure_guard_cell(nb, path.name)
+    changed = bool(slide_metadata(nb)) or changed
     if changed:
         nbformat.write(nb, path)
     return changed
