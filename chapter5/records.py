@@ -592,3 +592,57 @@ def records_of(notebook, folder: Path | None = None) -> list[Path]:
         if cell in digests:
             out.append(path)
     return out
+
+
+# --------------------------------------------------------------------------- what class mode needs
+
+def _top_level_calls(src: str):
+    """Calls in a cell's own statements (not inside a def, class or lambda): what runs when it runs."""
+    import ast
+
+    try:
+        tree = ast.parse(src)
+    except SyntaxError:
+        return
+
+    def walk(node):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                continue
+            if isinstance(child, ast.Call):
+                yield child
+            yield from walk(child)
+
+    yield from walk(tree)
+
+
+def needed_by_cell(src: str) -> set:
+    """Record files a cell needs in class mode: its experiments and its named top-level trainings."""
+    import ast
+
+    names = set()
+    for call in _top_level_calls(src):
+        func = ast.unparse(call.func)
+        if func.endswith("records.experiment") and call.args and isinstance(call.args[0], ast.Constant):
+            names.add(path_of(call.args[0].value).name)
+        if func.endswith("train.fit"):
+            desc = next((k.value for k in call.keywords if k.arg == "desc"), None)
+            if isinstance(desc, ast.Constant):
+                names.add(path_of(f"fit-{desc.value}").name)
+    return names
+
+
+def class_mode_gaps(notebooks=None, folder: Path | None = None) -> dict:
+    """``{notebook: [record files missing or stale]}``: what would compute in class mode (empty when
+    every notebook shows only records)."""
+    folder = Path(folder) if folder else records_dir()
+    notebooks = sorted(notebooks) if notebooks is not None else sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    have = {p.name for p in folder.glob("*.json")} if folder.is_dir() else set()
+    bad = set(stale(notebooks, folder))
+    out = {}
+    for nb in notebooks:
+        need = set().union(*(needed_by_cell(src) for src in _code_cells(Path(nb))))
+        gaps = sorted((need - have) | (need & bad))
+        if gaps:
+            out[Path(nb).name] = gaps
+    return out

@@ -301,53 +301,22 @@ def test_the_estimate_of_a_multi_run_cell_covers_the_whole_cell(rec, monkeypatch
     assert "⏱" not in out.out + out.err
 
 
-def _top_level_calls(src: str):
-    """Calls in a cell's own statements (not inside a def or lambda): what runs when the cell runs."""
-    import ast
-
-    try:
-        tree = ast.parse(src)
-    except SyntaxError:
-        return
-
-    def walk(node):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                continue
-            if isinstance(child, ast.Call):
-                yield child
-            yield from walk(child)
-
-    yield from walk(tree)
-
-
-def _record_names(src: str) -> set:
-    """Records a cell needs in class mode: its experiments and its named top-level fit runs."""
-    import ast
-
-    names = set()
-    for call in _top_level_calls(src):
-        func = ast.unparse(call.func)
-        if func.endswith("records.experiment") and call.args and isinstance(call.args[0], ast.Constant):
-            names.add(f"{call.args[0].value}.json")
-        if func.endswith("train.fit"):
-            desc = next((k.value for k in call.keywords if k.arg == "desc"), None)
-            if isinstance(desc, ast.Constant):
-                names.add(f"fit-{records.path_of(desc.value).stem}.json")
-    return names
-
-
 def test_class_mode_finds_a_record_for_every_experiment_and_watched_training():
-    """What a notebook runs in class mode from a fresh clone comes from committed records: every
-    experiment called in a cell, and every named training a cell starts, has its record (the
-    benchmark's class-mode run counts what computes: docs/BENCHMARKS.md)."""
-    folder = ROOT / "notebooks" / "records"
-    have = {p.name for p in folder.glob("*.json")} if folder.is_dir() else set()
-    missing = {}
-    for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        need = set().union(*(_record_names(src) for src in records._code_cells(nb)))
-        if need - have:
-            missing[nb.name] = sorted(need - have)
-    assert not missing, f"records missing (make results): {missing}"
-    assert _record_names('x = records.experiment("02-a", f)\ny = train.fit(m, l, desc="CNN")\n'
-                         'def g():\n    return records.experiment("inner", f)') == {"02-a.json", "fit-CNN.json"}
+    """What a notebook runs in class mode from a fresh clone comes from committed, current records:
+    every experiment called in a cell, and every named training a cell starts (the benchmark's
+    class-mode run counts what computes: docs/BENCHMARKS.md; doctor reports the same gaps)."""
+    gaps = records.class_mode_gaps(folder=ROOT / "notebooks" / "records")
+    assert not gaps, f"records missing or stale (make results): {gaps}"
+    assert records.needed_by_cell('x = records.experiment("02-a", f)\ny = train.fit(m, l, desc="CNN")\n'
+                                  'def g():\n    return records.experiment("inner", f)') == {"02-a.json", "fit-CNN.json"}
+
+
+def test_class_mode_gaps_name_missing_and_stale_records(rec, monkeypatch, tmp_path):
+    monkeypatch.setenv("CHAPTER5_RECOMPUTE", "1")
+    monkeypatch.setenv("CHAPTER5_WRITE_RECORDS", "1")
+    cell = 'a = records.experiment("01-a", lambda: 1)\nb = records.experiment("01-b", lambda: 2)'
+    nb = _notebook(tmp_path / "01_x.ipynb", [cell])
+    records.experiment("01-a", lambda: 1, cell=cell)
+    assert records.class_mode_gaps([nb], rec) == {"01_x.ipynb": ["01-b.json"]}
+    _notebook(nb, [cell + "  # edited"])  # the cell changed: 01-a is stale now
+    assert records.class_mode_gaps([nb], rec) == {"01_x.ipynb": ["01-a.json", "01-b.json"]}
