@@ -172,3 +172,18 @@ def test_a_real_jupyter_kernel_is_recognised():
     lines = "".join(out).splitlines()
     assert lines[0] == "[INFO] Jupyter 커널에서 실행 중 (JupyterLab · Jupyter Notebook · VS Code)", lines
     assert lines[1].startswith("!") and lines[1].endswith(" -m chapter5 download") and lines[2] == "%pip install x"
+
+
+def test_doctor_says_which_notebooks_class_mode_would_compute(monkeypatch):
+    from chapter5 import doctor, records
+
+    monkeypatch.setattr(records, "class_mode_gaps", lambda: {"04_fine_tuning.ipynb": ["04-ladder.json"]})
+    monkeypatch.delenv("CHAPTER5_CLASS_MODE", raising=False)
+    info = doctor.check_records()
+    assert info.info and not info.ok and "04: 04-ladder.json" in info.line()
+    assert "-m chapter5 results notebooks/04_fine_tuning.ipynb" in info.line()
+    monkeypatch.setenv("CHAPTER5_CLASS_MODE", "1")  # the projector laptop: now it is a failure
+    fail = doctor.check_records()
+    assert not fail.info and fail.line().startswith("[FAIL]")
+    monkeypatch.setattr(records, "class_mode_gaps", lambda: {})
+    assert doctor.check_records().line().startswith("[OK]")
