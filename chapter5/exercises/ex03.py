@@ -226,7 +226,8 @@ def _test_freeze(fn):
 
 
 _FREEZE = '''def freeze_and_replace(model, num_classes):
-    """몸통을 고정하고 model.fc 를 새 층 (출력 num_classes 개) 으로 바꾼 뒤, 새 층만 학습하는 optimizer 를 만듦"""
+    """몸통을 고정하고 model.fc 를 새 층 (출력 num_classes 개) 으로 바꾼 뒤,
+    새 층만 학습하는 optimizer 를 만듦"""
     for p in model.parameters():
         p.requires_grad = False
     model.fc = nn.Linear(512, num_classes)
