@@ -107,8 +107,27 @@ def unmeasured(text: str, values: dict[str, list[float]]) -> list[str]:
     return bad
 
 
-def test_number_rule_catches_a_planted_number(measured):
+# a small measured data set of its own, so that the checker's test does not follow today's figures
+_SAMPLE = {"results": {"02_x.ipynb": {"wall_s": 594.0, "metrics": [
+               {"key": "CNN test accuracy", "value": 92.78, "unit": "%"},
+               {"key": "cache speed-up", "value": 983.0, "unit": "배"}]},
+           "03_x.ipynb": {"wall_s": 106.0, "metrics": []}},
+           "bench": {"peak_rss_gb": 2.79, "x_decode_s": 1.8, "machine": {"speed_index_ms": 119.0},
+                     "cnn_epoch_speedup_vs_textbook": 3.8, "course_full_minutes": 17.2}}
+
+
+@pytest.fixture
+def sample_measured():
+    out: dict[str, list[float]] = {}
+    for obj in _SAMPLE.values():
+        for fam, v in measured_values(obj):
+            out.setdefault(fam, []).append(v)
+    return out
+
+
+def test_number_rule_catches_a_planted_number(sample_measured):
     """The checker itself: a stale figure fails, the measured one passes, non-measurements are ignored."""
+    measured = sample_measured
     assert unmeasured("02 는 9.8분 걸립니다.", measured) == ["line 1: '9.8분' in '02 는 9.8분 걸립니다.'"]
     assert unmeasured("02 는 9.9분, 03 은 106초, CNN 92.78 %, 캐시 983 배.", measured) == []
     assert unmeasured("교과서 5.3.2, 01 §2.4, 1280×720, 3×3 필터, Python 3.10, 2026-11-29, 연습 4개", measured) == []

@@ -68,7 +68,7 @@ SKIP_IN_50 = {
     "02": ["1"],
     "03": ["3", "4", "8"],
     "04": ["7"],
-    "05": ["1", "3", "4", "6", "7", "8", "9"],
+    "05": ["1", "3", "4", "6", "7", "8", "9", "11"],
     "06": ["4", "5", "6"],
 }
 # A study-group meeting around the 50-minute plan (the group's own parts, minutes).
@@ -378,9 +378,10 @@ def block_exercises(results: dict, bench: dict) -> str:
     rows = ["| 노트북 | 모임에서 함께 (50분 계획 안) | 집에서 (건너뛴 부분) | 도전 과제 (집에서) |", "|---|---|---|---|"]
     for path in notebooks():
         kept, skipped = lesson_plan(path)
-        together = [e for st in kept for e in st.exercises]
-        home = [e for st in skipped for e in st.exercises]
-        challenges = [c for st in kept + skipped for c in st.challenges]
+        bold = lambda e: re.sub(r"(\d\d-[0-9C])", r"**\1**", e, count=1)  # noqa: E731 - the key stands out
+        together = [bold(e) for st in kept for e in st.exercises]
+        home = [bold(e) for st in skipped for e in st.exercises]
+        challenges = [bold(c) for st in kept + skipped for c in st.challenges]
         rows.append(f"| {_nb(path.name)} | {' · '.join(together) or '—'} | {' · '.join(home) or '—'} | "
                     f"{' · '.join(challenges) or '—'} |")
     return "\n".join(rows)
