@@ -86,8 +86,11 @@ def test_class_mode_line_lists_every_notebook_and_what_was_recomputed(report):
     rep = dict(rep, class_mode_seconds={"01_a.ipynb": 9.4, "02_b.ipynb": 21.6},
                class_mode_recomputed_cells={"01_a.ipynb": 0, "02_b.ipynb": 2}, class_mode_max_seconds=21.6)
     md = bench.render(rep)
-    assert "class mode, slowest notebook: 21.60 s" in md or "class mode, slowest notebook: 22 s" in md
+    assert "class mode from a fresh clone (수업 모드, 빈 artifacts 폴더): slowest notebook 22 s" in md
     assert "01 9 s (0), 02 22 s (2)" in md
+    rep = dict(rep, notebook_default_seconds={"01_a.ipynb": 30.0, "02_b.ipynb": 200.0}, course_default_minutes=3.83,
+               default_computed_cells={"01_a.ipynb": 0, "02_b.ipynb": 1})
+    assert "whole course 3.8 min — 01 30 s (0), 02 200 s (1)" in bench.render(rep)
 
 
 def test_the_course_cnn_figures_are_notebook_02s_own():
