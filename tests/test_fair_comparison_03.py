@@ -9,6 +9,7 @@
   printed and asserted), it does not answer one class for every photo, and its accuracy comes with
   the spread over seeds (a new random body per seed).
 """
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -27,17 +28,27 @@ KEYS = ["book_last", "book_best_on_test", "book_quoted", "zero_shot", "random_bo
 UNFAIR = {"book_best_on_test", "book_quoted", "course_best_on_test"}
 
 
-@pytest.fixture(scope="module")
-def measured(tmp_path_factory):
-    """The notebook's fair comparison in quick mode (small subsets, few epochs, 2 seeds)."""
+@contextlib.contextmanager
+def _offline_quick_backbone(tmp):
+    """The pretrained backbone as the tests see it: quick mode, offline (EfficientNet-Lite0 when no
+    ResNet18 file is cached), a torch hub folder of the test's own; all undone afterwards."""
     mp = pytest.MonkeyPatch()
-    tmp = tmp_path_factory.mktemp("fair03")
     mp.setenv("CHAPTER5_QUICK", "1")
     mp.setenv("CHAPTER5_OFFLINE", "1")
     mp.setenv("TORCH_HOME", str(tmp / "torch"))
     torch.hub.set_dir(str(tmp / "torch" / "hub"))
     try:
-        bb = backbone.load_backbone(verbose=False)
+        yield backbone.load_backbone(verbose=False)
+    finally:
+        mp.undo()
+        torch.hub.set_dir(str(Path.home() / ".cache" / "torch" / "hub"))
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    """The notebook's fair comparison in quick mode (small subsets, few epochs, 2 seeds)."""
+    tmp = tmp_path_factory.mktemp("fair03")
+    with _offline_quick_backbone(tmp) as bb:
         imagenet_head = bb.head
         tf = bb.transform()
         train_ds = data.quick_subset(data.catdog("train", tf), 32)
@@ -62,9 +73,6 @@ def measured(tmp_path_factory):
                                            n_test=len(feats_test), random_body=0.5)
         yield {"rows": rows, "picks": picks, "runs": runs, "epochs": epochs, "zero": zero, "last_full": last_full,
                "ckpt": tmp / "ckpt", "feats": (tr, va, feats_test)}
-    finally:
-        mp.undo()
-        torch.hub.set_dir(str(Path.home() / ".cache" / "torch" / "hub"))
 
 
 @needs_data
@@ -167,21 +175,12 @@ def test_notebook_prose_types_no_measured_numbers():
 @pytest.fixture(scope="module")
 def random_baseline(tmp_path_factory):
     """Notebook 03 §7.2's baseline in quick mode: two seeds, each its own random body."""
-    mp = pytest.MonkeyPatch()
     tmp = tmp_path_factory.mktemp("random03")
-    mp.setenv("CHAPTER5_QUICK", "1")
-    mp.setenv("CHAPTER5_OFFLINE", "1")
-    mp.setenv("TORCH_HOME", str(tmp / "torch"))
-    torch.hub.set_dir(str(tmp / "torch" / "hub"))
-    try:
-        bb = backbone.load_backbone(verbose=False)
+    with _offline_quick_backbone(tmp) as bb:
         tf = bb.transform()
         train_ds = data.quick_subset(data.catdog("train", tf), 32)
         test_ds = data.quick_subset(data.catdog("test", tf), 16, seed=1)
         yield classifier.random_body_baseline(bb, train_ds, test_ds, seeds=range(2), epochs=5, progress=False)
-    finally:
-        mp.undo()
-        torch.hub.set_dir(str(Path.home() / ".cache" / "torch" / "hub"))
 
 
 @needs_data
