@@ -140,7 +140,7 @@ def test_nbval_alone_passes_the_broken_fixture():
 @GROUP_OF_01
 def test_quiz_and_exercise_feedback_in_jupyterlab(lab, artifacts):
     """The study kit in a real JupyterLab: a quiz question answered wrongly then rightly shows
-    both feedbacks; an exercise solved in the browser and checked prints ✅."""
+    both feedbacks; an exercise and the challenge solved in the browser and checked print ✅."""
     import nbformat
 
     from chapter5.exercises.progress import course
@@ -200,6 +200,20 @@ def test_quiz_and_exercise_feedback_in_jupyterlab(lab, artifacts):
         page.keyboard.press("Shift+Enter")  # runs the check
         out = check_cell.locator(".jp-Cell-outputArea")
         page.wait_for_function("el => el.innerText.includes('✅')", arg=out.element_handle(), timeout=60_000)
+        # the challenge: written in the editor (its reference solution, as a learner would type it), then checked
+        ch_idx = next(i for i, c in enumerate(code) if "challenge" in c.metadata.get("tags", [])
+                      and c.metadata.get("chapter5", {}).get("exercise"))
+        challenge = next(e for e in exercises if e.key == code[ch_idx].metadata["chapter5"]["exercise"])
+        ch_cell, ch_check = cells.nth(ch_idx), cells.nth(ch_idx + 1)
+        ch_cell.scroll_into_view_if_needed()
+        ch_cell.locator(".cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.press("Delete")
+        page.keyboard.insert_text(challenge.solution_code)
+        page.keyboard.press("Shift+Enter")
+        page.keyboard.press("Shift+Enter")
+        ch_out = ch_check.locator(".jp-Cell-outputArea")
+        page.wait_for_function("el => el.innerText.includes('✅')", arg=ch_out.element_handle(), timeout=120_000)
         page.screenshot(path=str(artifacts / "study_kit_in_lab.png"))
         assert not kernel_errors, kernel_errors
     finally:
