@@ -236,11 +236,12 @@ def _from_head(head: dict):
 
 
 # ------------------------------------------------------------ Grad-CAM for a batch of photos
-def cams(model: nn.Module, layer: nn.Module, x: torch.Tensor, classes, batch: int = 32) -> torch.Tensor:
+def cams(model: nn.Module, layer: nn.Module, x: torch.Tensor, classes, batch: int = 8) -> torch.Tensor:
     """Grad-CAM of ``classes[i]`` for every photo ``x[i]``, at the layer's own resolution:
     ``[N, h, w]`` = ReLU(sum_k alpha_k A^k) with alpha_k the spatial mean of the gradient (the same
     steps as notebook 05 section 10, for a batch; not upsampled, not min-max scaled).
-    The model is in eval mode, so every photo's score depends on that photo only."""
+    The model is in eval mode, so every photo's score depends on that photo only. Small batches keep
+    the backward pass's memory low (a kernel stays under 3 GB)."""
     model.eval()
     classes = torch.as_tensor(classes).long()
     out = []
@@ -277,7 +278,7 @@ def upsample(small: torch.Tensor, size) -> torch.Tensor:
 # -------------------------------------------------- checks that need no annotation
 @torch.no_grad()
 def deletion_curves(model: nn.Module, x: torch.Tensor, heat: torch.Tensor, classes, fractions=(0.1, 0.25, 0.5),
-                    grid: int = 7, seed: int = 0, batch: int = 32) -> dict:
+                    grid: int = 7, seed: int = 0, batch: int = 16) -> dict:
     """Deletion curves (Petsiuk et al., 2018) at the Grad-CAM's own resolution.
 
     Every photo is cut into ``grid``×``grid`` cells. A share ``f`` of the cells is replaced by 0
