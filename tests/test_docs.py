@@ -52,6 +52,8 @@ METRIC_UNITS = {"%": "%", "%p": "%", "s": "s", "배": "x", "×": "x"}
 def _family(key: str, inherited: str | None) -> str | None:
     """What a JSON key measures, by its name (docs/benchmarks.json and docs/results.json)."""
     k = key.lower()
+    if "_vs_" in k and not k.endswith(".ipynb"):  # a ratio (cnn_train_vs_textbook_5_epochs), not 02_dnn_vs_cnn
+        return "x"
     for family, marks in (("ms", ("_ms",)), ("min", ("minutes",)), ("GB", ("gb",)), ("x", ("speedup",)),
                           ("%", ("acc", "accuracy")), ("s", ("seconds", "_s"))):
         if any(k.endswith(m) or f"{m}_" in k or k.startswith(m.strip("_") + "_") for m in marks):
