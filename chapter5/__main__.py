@@ -109,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     bn.args.add_argument("--full-course", action="store_true",
                          help="노트북마다 다시 재기 모드 (모든 셀 지금 계산) 시간·메모리도 재기 (출력 저장 안 함) "
                               "| also run every notebook in the recompute mode")
+    bn.args.add_argument("--refresh", action="store_true",
+                         help="실행 없이 docs/results.json 의 다시 재기 수치만 다시 읽어 보고서를 새로 씀 | re-read the make-results figures")
     bn.args.add_argument("--out", type=Path, help="결과 폴더 (기본값: docs/) | output folder")
     cb = command("colab", "Colab 노트북 만들기 | write the self-contained Colab notebooks",
                  "notebooks/ 의 노트북마다 chapter5 패키지를 담은 Colab 용 단일 파일 노트북을\n"
@@ -177,6 +179,7 @@ def main(argv=None) -> int:
                           + (["--default-course"] if args.default_course else [])
                           + (["--save-notebooks"] if args.save_notebooks else [])
                           + (["--workloads", args.workloads] if args.workloads else [])
+                          + (["--refresh"] if args.refresh else [])
                           + (["--out", str(args.out)] if args.out else []))
 
     if args.cmd == "quizzes":

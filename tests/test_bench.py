@@ -135,3 +135,16 @@ def test_targets_are_scaled_by_the_speed_index_and_say_whether_they_are_met():
     md = bench.render({**_REPORT_FOR_RENDER, **rep, "targets": bench.targets(rep), "peak_rss_gb_by_workload": {"cnn": 1.0},
                        **bench.course_peak({"peak_rss_gb_by_workload": {"cnn": 1.0}})})
     assert "| 기본 모드: 코스 전체 (분) | default mode, whole course (min) (`course_default_minutes`) | 25.00 | <= 24.00 | **no** |" in md
+
+
+def test_refresh_rereads_only_the_make_results_figures(monkeypatch):
+    rep = {"machine": {**_REPORT_FOR_RENDER["machine"], "speed_index_ms": 240.0}, "peak_rss_gb_by_workload": {"cnn": 1.0},
+           "course_full_minutes": 64.5, "results_kernel_peak_rss_gb": {"05_x.ipynb": 4.1},
+           "cnn_train_seconds": 68.0, "cnn_test_accuracy": 92.7, "cnn_source": "this run"}
+    monkeypatch.setattr(bench, "course_figures", lambda: {
+        "course_full_minutes": 30.0, "results_kernel_peak_rss_gb": {"05_x.ipynb": 2.7},
+        "cnn_train_seconds": 999.0, "cnn_test_accuracy": 1.0})  # results' own CNN figures must not leak in
+    got = bench.refresh(rep)
+    assert got["course_full_minutes"] == 30.0 and got["peak_rss_gb"] == 2.7
+    assert (got["cnn_train_seconds"], got["cnn_test_accuracy"]) == (68.0, 92.7)
+    assert got["targets"]["peak_rss_gb"]["met"] is True
