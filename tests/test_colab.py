@@ -320,8 +320,8 @@ def test_bundle_runs_alone_with_colabs_versions(name, weights, tmp_path, no_chap
     site = Path(no_chapter5_env["PYTHONPATH"])
     if weights in ("offline", "class"):
         env["CHAPTER5_OFFLINE"] = "1"
-        if weights == "class":
-            env["CHAPTER5_CLASS_MODE"] = "1"
+        if weights == "class":  # the full notebook (quick mode never reads records), from its records
+            env.update(CHAPTER5_CLASS_MODE="1", CHAPTER5_QUICK="0")
     else:
         env.pop("CHAPTER5_OFFLINE", None)
         env.update(C5_TEST_RESNET18_URL=url, C5_TEST_RESNET18_SHA256_PREFIX=prefix)
