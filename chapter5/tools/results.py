@@ -16,47 +16,17 @@ import argparse
 import datetime as _dt
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from ..config import REPO_ROOT
+from ..records import cpu_name, measure_speed_index_ms as speed_index_ms  # noqa: F401 - the bench and tests read them here
 
 DOCS = REPO_ROOT / "docs"
 RESULTS_JSON = DOCS / "results.json"
 RESULTS_MD = DOCS / "RESULTS.md"
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def speed_index_ms(repeats: int = 3) -> float:
-    """How fast this machine is right now: the best of ``repeats`` timings of 20 products of two
-    1024×1024 fp32 matrices on the course's threads (ms; lower is faster). Machines of one CPU
-    model differ with their load, so absolute times are read beside this figure."""
-    import torch
-
-    from ..train import use_physical_cores
-
-    use_physical_cores()
-    a = torch.randn(1024, 1024, generator=torch.Generator().manual_seed(0))
-    a @ a
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(20):
-            a @ a
-        best = min(best, time.perf_counter() - start)
-    return round(1000 * best, 1)
 
 
 def _poll_in_short_steps(kc, step: float = 0.1) -> None:
