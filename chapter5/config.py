@@ -144,7 +144,7 @@ def setup(seed: int = 0, verbose: bool = True, *, projector: bool | None = None,
         print(f"device: {info['device']} | torch {info['torch']} | torchvision {info['torchvision']} | python {info['python']}")
         from . import doctor
 
-        text, ok = doctor.report(verify=False)
+        text, ok = doctor.report(verify=False, records=False)  # the records check is the doctor command's
         print(text if not ok else "\n".join(l for l in text.splitlines() if not l.startswith("[INFO]")))
         if projector or contrast:
             print("figures:" + (" projector (큰 글씨·굵은 선)" if projector else "")
