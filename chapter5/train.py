@@ -41,6 +41,8 @@ class History:
     test_loss: list = field(default_factory=list)
     test_acc: list = field(default_factory=list)
     seconds: list = field(default_factory=list)  # training wall time per epoch (without evaluation)
+    val_acc: list = field(default_factory=list)  # only with fit(val_loader=...)
+    best_epoch: int = 0  # with fit(patience=...): the epoch (1-based) whose weights the model keeps
     loaded: bool = False  # True when class mode loaded this run instead of training it
 
     @property
@@ -52,7 +54,10 @@ class History:
         return self.test_acc[-1] if self.test_acc else float("nan")
 
     def as_dict(self) -> dict:
-        return {k: list(getattr(self, k)) for k in ("train_loss", "train_acc", "test_loss", "test_acc", "seconds")}
+        out = {k: list(getattr(self, k)) for k in ("train_loss", "train_acc", "test_loss", "test_acc", "seconds")}
+        if self.val_acc:  # early-stopped runs only (older records have neither key)
+            out.update(val_acc=list(self.val_acc), best_epoch=self.best_epoch)
+        return out
 
 
 def train_step(model, x, y, optimizer, loss_fn):
@@ -231,13 +236,20 @@ def _fmt_seconds(s: float) -> str:
 
 def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=None, lr: float = 1e-3,
         loss_fn=None, scheduler=None, device=None, seed: int | None = 0, desc: str = "train",
-        progress: bool = True) -> History:
+        progress: bool = True, val_loader=None, patience: int | None = None) -> History:
     """Train ``model`` for ``epochs`` and evaluate on ``test_loader`` after each epoch.
 
     ``optimizer`` defaults to Adam(lr); ``scheduler`` (if any) is stepped after every batch,
     which is what ``OneCycleLR`` expects. ``desc`` names the run (progress bar, class mode);
     ``progress=False`` runs silently (no estimate, no bar, no class mode).
+
+    Early stopping: with ``val_loader`` the validation accuracy is measured after each epoch
+    (``History.val_acc``); with ``patience`` as well, training stops once it has not improved for
+    ``patience`` epochs and the model keeps the weights of its best validation epoch
+    (``History.best_epoch``); ``epochs`` is then the most it may train.
     """
+    if patience is not None and val_loader is None:
+        raise ValueError("patience (early stopping) needs a val_loader to watch")
     from tqdm.auto import tqdm
 
     if seed is not None:
@@ -277,6 +289,7 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
     n_batches = len(train_loader)
     hist = History()
     best = (-1.0, None, 0)  # (test accuracy, weights, epoch)
+    best_val = (-1.0, None, 0)  # (validation accuracy, weights, epoch) with val_loader
     bar = tqdm(total=epochs * n_batches, desc=desc, unit="batch", disable=not progress, mininterval=0.5)
     estimated = not progress
     try:
@@ -318,7 +331,16 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
                 post["test_acc"] = f"{ta:.3f}"
                 if ta > best[0]:
                     best = (ta, {k: v.detach().clone() for k, v in model.state_dict().items()}, epoch + 1)
+            if val_loader is not None:
+                with _autocast(precision, device):
+                    hist.val_acc.append(evaluate(model, val_loader, loss_fn, device)[1])
+                post["val_acc"] = f"{hist.val_acc[-1]:.3f}"
+                if hist.val_acc[-1] > best_val[0]:
+                    best_val = (hist.val_acc[-1], {k: v.detach().clone() for k, v in model.state_dict().items()},
+                                epoch + 1)
             bar.set_postfix(post)
+            if patience is not None and epoch + 1 - best_val[2] >= patience:
+                break  # validation has not improved for `patience` epochs
     except KeyboardInterrupt:
         bar.close()
         if layout:
@@ -334,6 +356,9 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
     bar.close()
     if layout:
         model.to(memory_format=torch.contiguous_format)
+    if patience is not None:  # keep the best validation epoch's weights
+        model.load_state_dict(best_val[1])
+        hist.best_epoch = best_val[2]
     if inp is not None and records.writing():
         records.write(f"fit-{desc}", hist, inp, hist.train_time)
     return hist

@@ -275,9 +275,13 @@ def model_from(bb, k: int, head: nn.Module | None = None, num_classes: int = 2):
 
 def train_from(bb, k: int, train: Cached, test: Cached | None = None, *, epochs: int = 5, lr: float = 1e-3,
                decay: float = 0.1, head: nn.Module | None = None, num_classes: int = 2, batch_size: int = 32,
-               seed: int = 0, desc: str = "fine-tune", progress: bool = True):
+               seed: int = 0, desc: str = "fine-tune", progress: bool = True, val: Cached | None = None,
+               patience: int | None = None):
     """Train stages ``[k:]`` + head on cached stage inputs with discriminative learning rates and a
     one-cycle schedule; return ``(model, history)``. Stages before ``k`` stay frozen (they made the cache).
+
+    With ``val`` and ``patience``: early stopping instead of the schedule (constant learning rates,
+    at most ``epochs``; the model keeps its best validation epoch, see :func:`chapter5.train.fit`).
 
     노트북 04 §5 에서 처음 전체 코드를 보여 줍니다 (first shown in full in notebooks/04_fine_tuning.ipynb,
     section 5: unfreeze, parameter groups and one epoch of the training loop on cached stage inputs).
@@ -296,10 +300,11 @@ def train_from(bb, k: int, train: Cached, test: Cached | None = None, *, epochs:
     loader = torch.utils.data.DataLoader(train_set, batch_size=batch_size, shuffle=True, generator=g,
                                          drop_last=drop)
     test_loader = None if test is None else torch.utils.data.DataLoader(_dataset(test), batch_size=128)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[gr["lr"] for gr in groups],
-                                                    total_steps=epochs * len(loader))
+    val_loader = None if val is None else torch.utils.data.DataLoader(_dataset(val), batch_size=128)
+    scheduler = None if patience is not None else torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=[gr["lr"] for gr in groups], total_steps=epochs * len(loader))
     hist = fit(model, loader, test_loader, epochs=epochs, optimizer=optimizer, scheduler=scheduler,
-               seed=seed, desc=desc, progress=progress)
+               seed=seed, desc=desc, progress=progress, val_loader=val_loader, patience=patience)
     return model, hist
 
 
@@ -344,32 +349,43 @@ STRATEGY_LABELS = {"head": "분류기만", "last": "마지막 stage", "last2": "
 
 def compare_strategies(bb, train, test, *, strategies=STRATEGIES, seeds=(0, 1, 2), epochs: int = 4,
                        lr: float = 1e-3, decay: float = 0.5, num_classes: int = 2, progress: bool = True,
-                       desc: str = "") -> list:
+                       desc: str = "", val=None, patience: int | None = None) -> list:
     """Train every strategy (``'head'``/``'last'``/``'last2'``/``'all'``) on the same data for every seed.
 
-    ``train``/``test`` are image datasets (tensors already transformed). The frozen part is run
-    **once** (:func:`cache_stages`); each strategy then trains stages ``[k:]`` + a new head from the
-    cached input of stage ``k`` with :func:`train_from` (same epochs, lr and schedule for all).
-    Returns ``[{"which", "seed", "acc", "seconds", "trainable"}, ...]``. The setup it automates is
-    shown in full in notebooks/04_fine_tuning.ipynb, section 5 (노트북 04 §5 에서 처음 전체 코드를 보여 줍니다).
+    ``train``/``test`` (and ``val``) are image datasets (tensors already transformed). The frozen part
+    is run **once** (:func:`cache_stages`); each strategy then trains stages ``[k:]`` + a new head from
+    the cached input of stage ``k`` with :func:`train_from` (same lr for all). Without ``val``: the
+    same ``epochs`` and one-cycle schedule for every strategy, accuracy after the last epoch. With
+    ``val`` and ``patience``: each run trains until the validation accuracy stops improving (at most
+    ``epochs``) and its test accuracy is that of its best validation epoch.
+    Returns ``[{"which", "seed", "acc", "seconds", "trainable", "epochs", "ran"}, ...]`` (``epochs``: the
+    epoch kept, ``ran``: epochs trained). The setup it automates is shown in full in
+    notebooks/04_fine_tuning.ipynb, section 5 (노트북 04 §5 에서 처음 전체 코드를 보여 줍니다).
     """
     from tqdm.auto import tqdm
+
+    from .train import evaluate
 
     ks = {w: first_trainable(bb, w) for w in strategies}
     at = tuple(sorted({k for k in ks.values() if k < len(body_stages(bb))}))
     tr = cache_stages(bb, train, at=at, progress=False)
     te = cache_stages(bb, test, at=at, progress=False)
+    va = cache_stages(bb, val, at=at, progress=False) if val is not None else None
     rows = []
     bar = tqdm([(w, s) for w in strategies for s in seeds], desc=desc or "strategies", unit="run",
                disable=not progress)
     for which, seed in bar:
         k = ks[which]
         key = "features" if k == len(body_stages(bb)) else k
-        model, hist = train_from(bb, k, tr[key], te[key], epochs=epochs, lr=lr, decay=decay,
-                                 num_classes=num_classes, seed=seed, progress=False)
-        rows.append({"which": which, "seed": seed, "acc": hist.final_test_acc, "seconds": hist.train_time,
-                     "trainable": sum(p.numel() for p in model.parameters())})
-        bar.set_postfix(which=which, acc=f"{hist.final_test_acc:.3f}")
+        model, hist = train_from(bb, k, tr[key], None if va else te[key], epochs=epochs, lr=lr, decay=decay,
+                                 num_classes=num_classes, seed=seed, progress=False,
+                                 val=va[key] if va else None, patience=patience if va else None)
+        acc = (evaluate(model, torch.utils.data.DataLoader(te[key].dataset(), batch_size=128))[1] if va
+               else hist.final_test_acc)
+        rows.append({"which": which, "seed": seed, "acc": acc, "seconds": hist.train_time,
+                     "trainable": sum(p.numel() for p in model.parameters()),
+                     "epochs": hist.best_epoch or len(hist.train_loss), "ran": len(hist.train_loss)})
+        bar.set_postfix(which=which, acc=f"{acc:.3f}")
     return rows
 
 
@@ -383,6 +399,43 @@ def summarize(rows: list) -> dict:
         out[which] = (acc.mean().item(), std, sum(secs) / len(secs),
                       next(r["trainable"] for r in rows if r["which"] == which))
     return out
+
+
+def verdict(rows: list, pick: str) -> dict:
+    """Does the textbook's ``pick`` win in one quadrant, beyond the seed spread?
+
+    ``rows`` as :func:`compare_strategies` returns them. The rival is the best other strategy; the
+    spread of their difference is ``sqrt(s_pick**2 + s_rival**2)`` (their standard deviations over
+    seeds). ``outcome``: ``"wins"`` (the pick ahead by more than the spread), ``"loses"`` (the rival
+    ahead by more than the spread) or ``"tie"`` (within the spread, or fewer than two seeds). Accuracies in %, ``gap`` = pick - rival in %p.
+    """
+    summ = summarize(rows)
+    if pick not in summ:
+        raise ValueError(f"{pick!r} was not measured: {sorted(summ)}")
+    rival = max((w for w in summ if w != pick), key=lambda w: summ[w][0])
+    gap = 100 * (summ[pick][0] - summ[rival][0])
+    spread = 100 * (summ[pick][1] ** 2 + summ[rival][1] ** 2) ** 0.5
+    seeds = len([r for r in rows if r["which"] == pick])
+    outcome = "tie" if seeds < 2 else "wins" if gap > spread else "loses" if -gap > spread else "tie"
+    return {"pick": pick, "rival": rival, "pick_acc": 100 * summ[pick][0], "rival_acc": 100 * summ[rival][0],
+            "gap": gap, "spread": spread, "outcome": outcome, "seeds": seeds}
+
+
+def verdict_sentence(v: dict) -> str:
+    """One Korean sentence for :func:`verdict`'s result (every number from it)."""
+    pick, rival = STRATEGY_LABELS[v["pick"]], STRATEGY_LABELS[v["rival"]]
+    noise = f"{v['seeds']} 시드의 흔들림 ±{v['spread']:.1f} %p"
+    if v["seeds"] < 2:
+        return (f"시드가 {v['seeds']}개라 흔들림을 잴 수 없어 판정하지 않습니다 (교과서의 선택 {pick} {v['pick_acc']:.1f} %, "
+                f"{rival} {v['rival_acc']:.1f} %).")
+    if v["outcome"] == "wins":
+        return (f"교과서의 선택 ({pick}, {v['pick_acc']:.1f} %) 이 이깁니다: 다음으로 높은 {rival} 보다 "
+                f"{v['gap']:.1f} %p 높고, {noise} 밖입니다.")
+    if v["outcome"] == "loses":
+        return (f"교과서의 선택 ({pick}, {v['pick_acc']:.1f} %) 이 이기지 못했습니다: {rival} ({v['rival_acc']:.1f} %) 이 "
+                f"{-v['gap']:.1f} %p 높고, {noise} 밖입니다.")
+    return (f"교과서의 선택 ({pick}, {v['pick_acc']:.1f} %) 과 {rival} ({v['rival_acc']:.1f} %) 의 차이 "
+            f"{v['gap']:+.1f} %p 는 {noise} 안이라, 이 측정으로는 둘을 구별할 수 없습니다.")
 
 
 def plot_strategies(results: dict, chance: dict | None = None):

@@ -306,3 +306,33 @@ def test_the_runner_reports_the_kernels_own_peak_memory(tmp_path):
         execute(nb, tmp_path, quick=True, timeout=120, stats=stats)
         peaks.append(stats["peak_rss_gb"])
     assert peaks[1] >= peaks[0] + 0.35, peaks
+
+
+def test_early_stopping_keeps_the_best_validation_epoch(monkeypatch):
+    """fit(val_loader=..., patience=k): stops k epochs after the best validation accuracy and keeps
+    that epoch's weights (a planted validation curve decides which epoch is best)."""
+    import pytest
+
+    tr, te = _loaders()
+    curve = iter([0.50, 0.70, 0.90, 0.60, 0.80, 0.85, 0.95, 0.99])   # best 0.90 at epoch 3, then 3 worse
+    snapshots = {}
+    real_evaluate = train.evaluate
+
+    def fake_evaluate(model, loader, loss_fn=None, device=None):
+        if loader is val:
+            acc = next(curve)
+            snapshots[acc] = {k: v.clone() for k, v in model.state_dict().items()}
+            return 0.0, acc
+        return real_evaluate(model, loader, loss_fn, device)
+
+    val = torch.utils.data.DataLoader(_blobs(50, 2), batch_size=50)
+    monkeypatch.setattr(train, "evaluate", fake_evaluate)
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+    h = train.fit(model, tr, te, epochs=8, lr=0.01, progress=False, val_loader=val, patience=3,
+                  device=torch.device("cpu"))
+    assert h.val_acc == [0.50, 0.70, 0.90, 0.60, 0.80, 0.85]      # stopped after 3 epochs without a new best
+    assert h.best_epoch == 3 and len(h.train_loss) == len(h.test_acc) == 6
+    assert all(torch.equal(v, snapshots[0.90][k]) for k, v in model.state_dict().items())
+    assert h.as_dict()["best_epoch"] == 3 and "best_epoch" not in train.History().as_dict()
+    with pytest.raises(ValueError, match="val_loader"):
+        train.fit(model, tr, te, epochs=1, progress=False, patience=2)

@@ -321,3 +321,39 @@ def test_quadrant_measurement_runs_on_the_dissimilar_set_in_quick_mode(effnet):
     viz.use_korean_font()
     fig = transfer.plot_strategies({("small", "dissimilar"): rows}, chance={("small", "dissimilar"): 0.1})
     assert len(fig.axes) == 1
+
+
+def _rows(accs: dict) -> list:
+    return [{"which": w, "seed": s, "acc": a, "seconds": 0.0, "trainable": 1, "epochs": 1, "ran": 1}
+            for w, seeds in accs.items() for s, a in enumerate(seeds)]
+
+
+def test_verdict_wins_loses_and_ties_beyond_the_seed_spread():
+    """04 §7: the textbook's pick wins/loses only when the gap is beyond sqrt(s1^2 + s2^2)."""
+    clear = _rows({"head": [0.95, 0.96, 0.94], "last": [0.80, 0.82, 0.81], "all": [0.70, 0.71, 0.72]})
+    v = transfer.verdict(clear, "head")
+    assert (v["outcome"], v["rival"], v["seeds"]) == ("wins", "last", 3)
+    assert abs(v["gap"] - 14.0) < 1e-9 and 0 < v["spread"] < 2
+    s = transfer.verdict_sentence(v)
+    assert "이깁니다" in s and "14.0 %p" in s and f"±{v['spread']:.1f}" in s and "3 시드" in s
+    lose = transfer.verdict(clear, "all")
+    assert lose["outcome"] == "loses" and lose["rival"] == "head" and "이기지 못했습니다" in transfer.verdict_sentence(lose)
+    noisy = _rows({"head": [0.90, 0.70, 0.80], "last": [0.85, 0.78, 0.84]})     # gap 2.3 %p, spread ~10 %p
+    t = transfer.verdict(noisy, "head")
+    assert t["outcome"] == "tie" and t["rival"] == "last" and "구별할 수 없습니다" in transfer.verdict_sentence(t)
+    one = transfer.verdict(_rows({"head": [0.9], "last": [0.5]}), "head")
+    assert one["outcome"] == "tie" and "판정하지 않습니다" in transfer.verdict_sentence(one)
+    with pytest.raises(ValueError):
+        transfer.verdict(clear, "last2")
+
+
+def test_compare_strategies_with_early_stopping_reports_the_kept_epoch(effnet):
+    b = copy.copy(effnet)
+    b.model = copy.deepcopy(effnet.model).eval()
+    b.replace_head(10)
+    tr, va, te = _fashion_quick(b, True, 24), _fashion_quick(b, True, 12), _fashion_quick(b, False, 16)
+    rows = transfer.compare_strategies(b, tr, te, strategies=("head", "last"), seeds=(0,), epochs=6,
+                                       num_classes=10, progress=False, val=va, patience=2)
+    for r in rows:
+        assert 1 <= r["epochs"] <= r["ran"] <= 6 and r["ran"] - r["epochs"] <= 2
+        assert 0.0 <= r["acc"] <= 1.0
