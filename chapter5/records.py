@@ -242,7 +242,8 @@ def decode(value):
     if "__history__" in value:
         from .train import History
 
-        return History(**{k: list(v) for k, v in value["__history__"].items()}, loaded=True)
+        return History(**{k: list(v) if isinstance(v, list) else v for k, v in value["__history__"].items()},
+                       loaded=True)
     return {k: decode(v) for k, v in value.items()}
 
 

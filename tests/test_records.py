@@ -44,7 +44,8 @@ def test_values_round_trip_as_plain_json():
     value = {"f32": torch.arange(6, dtype=torch.float32).reshape(2, 3) / 3, "i64": torch.tensor([3, 4]),
              "bf16": torch.tensor([1.5], dtype=torch.bfloat16), "np": np.linspace(0, 1, 4),
              "keys": {(1, 2): "tuple key", 3: "int key"}, "tup": (1, [2, (3, 4)]), "inf": float("-inf"),
-             "hist": train.History(train_loss=[1.0], test_acc=[0.5], seconds=[2.0])}
+             "hist": train.History(train_loss=[1.0], test_acc=[0.5], seconds=[2.0]),
+             "stopped": train.History(train_loss=[1.0, 0.5], seconds=[1.0, 1.0], val_acc=[0.6, 0.7], best_epoch=2)}
     text = json.dumps(records.encode(value))  # plain JSON: this would raise on anything else
     back = records.decode(json.loads(text))
     assert torch.equal(back["f32"], value["f32"]) and back["f32"].dtype == torch.float32
@@ -54,6 +55,7 @@ def test_values_round_trip_as_plain_json():
     assert back["keys"] == {(1, 2): "tuple key", 3: "int key"}
     assert back["tup"] == (1, [2, (3, 4)]) and back["inf"] == float("-inf")
     assert back["hist"].test_acc == [0.5] and back["hist"].loaded and back["hist"].train_time == 2.0
+    assert back["stopped"].val_acc == [0.6, 0.7] and back["stopped"].best_epoch == 2   # early-stopped run
     with pytest.raises(TypeError, match="not Linear"):
         records.encode(nn.Linear(2, 2))  # no objects, no pickle
 
