@@ -183,24 +183,38 @@ def cache_stages(bb, data, at=(), batch_size: int = 64, desc: str = "features", 
     """One pass of the frozen body over ``data``; keeps the input of every stage index in ``at``
     (for training stages ``[k:]`` later) and the pooled feature vectors (key ``"features"``).
 
+    The pass runs in bf16 autocast with ``channels_last`` where the CPU computes bf16 natively (as
+    :func:`chapter5.train.fit` trains; ``CHAPTER5_PRECISION=fp32`` turns it off): measured in
+    docs/BENCHMARKS.md ("몸통 특성 캐시") against fp32. What it keeps is stored as fp32.
+
     The one-pass idea is :func:`cache_features` (notebooks/03_feature_extraction.ipynb, section 6 (나));
     its use for fine-tuning is shown in notebooks/04_fine_tuning.ipynb, sections 3 and 5."""
     from tqdm.auto import tqdm
 
+    from .train import _autocast, precision_for
+
     if not isinstance(data, torch.utils.data.DataLoader):
         data = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
+    precision = precision_for(bb.model, "cpu")
+    layout = torch.channels_last if precision == "bf16" else torch.contiguous_format
     stages = [s for _, s in body_stages(bb)]
     keep = {k: [] for k in at}
     feats, ys = [], []
     bb.model.eval()
+    bb.model.to(memory_format=layout)
     start = time.perf_counter()
-    for x, y in tqdm(data, desc=desc, unit="batch", disable=not progress):
-        for i, stage in enumerate(stages):
-            if i in keep:
-                keep[i].append(x)
-            x = stage(x)
-        feats.append(pool()(x))
-        ys.append(y)
+    try:
+        with _autocast(precision, "cpu"):
+            for x, y in tqdm(data, desc=desc, unit="batch", disable=not progress):
+                x = x.contiguous(memory_format=layout) if x.dim() == 4 else x
+                for i, stage in enumerate(stages):
+                    if i in keep:
+                        keep[i].append(x.float().contiguous())
+                    x = stage(x)
+                feats.append(pool()(x).float())
+                ys.append(y)
+    finally:
+        bb.model.to(memory_format=torch.contiguous_format)
     seconds = time.perf_counter() - start
     y = torch.cat(ys)
     out = {k: Cached(torch.cat(v), y, seconds) for k, v in keep.items()}

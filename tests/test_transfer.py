@@ -136,7 +136,8 @@ def test_cache_features_matches_direct_computation(resnet):
     assert len(both) == 48 and both.seconds == pytest.approx(2 * cached.seconds)
 
 
-def test_cache_stages_one_pass(bb):
+def test_cache_stages_one_pass(bb, monkeypatch):
+    monkeypatch.setenv("CHAPTER5_PRECISION", "fp32")
     ds = _toy_images(n=6)
     n = len(transfer.body_stages(bb))
     out = transfer.cache_stages(bb, ds, at=(n - 2, n - 1), progress=False)
@@ -146,6 +147,26 @@ def test_cache_stages_one_pass(bb):
     with torch.no_grad():
         torch.testing.assert_close(rest(out[n - 1].x), out["features"].x)
         torch.testing.assert_close(bb.body()(ds.tensors[0]), out["features"].x)
+
+
+def test_cache_stages_in_bf16_keeps_fp32_tensors_close_to_the_fp32_pass(bb, monkeypatch):
+    """On a CPU with native bf16 the pass runs in bf16 + channels_last (docs/BENCHMARKS.md); what it keeps
+    is fp32 in the usual layout, close to the fp32 pass, and the body's own layout is restored."""
+    if not train.bf16_supported():
+        pytest.skip("this CPU has no native bf16: the pass is fp32 (test above)")
+    ds = _toy_images(n=6)
+    n = len(transfer.body_stages(bb))
+    monkeypatch.setenv("CHAPTER5_PRECISION", "fp32")
+    ref = transfer.cache_stages(bb, ds, at=(n - 1,), progress=False)
+    monkeypatch.setenv("CHAPTER5_PRECISION", "auto")
+    out = transfer.cache_stages(bb, ds, at=(n - 1,), progress=False)
+    for key in (n - 1, "features"):
+        x = out[key].x
+        assert x.dtype == torch.float32 and x.is_contiguous()
+        assert not torch.equal(x, ref[key].x), "the bf16 pass rounds: not bit-identical to fp32"
+        cos = nn.functional.cosine_similarity(x.flatten(1), ref[key].x.flatten(1), dim=1)
+        assert cos.min() > 0.99, cos
+    assert all(p.is_contiguous() for p in bb.model.parameters())
 
 
 def test_cached_training_equals_training_through_the_frozen_body(resnet, monkeypatch):

@@ -207,6 +207,53 @@ def feature_extraction(train_n, test_n, epochs: int) -> dict:
             "course_test_acc": 100 * hist.final_test_acc, "epochs": epochs, "train_images": len(tr)}
 
 
+def feature_cache(train_n, test_n, epochs: int) -> dict:
+    """The course's one pass of the frozen body over the cats/dogs photos (notebooks 03/04), in fp32
+    and with bf16 autocast + channels_last inference; the same head trained on each set of features.
+    Also what a bf16 + channels_last body costs per epoch if the features were not cached."""
+    from .. import train
+
+    bb, tr, te = _catdog(train_n, test_n)
+    start = time.perf_counter()
+    dtr, dte = _decoded(tr), _decoded(te)
+    decode_s = time.perf_counter() - start
+    body = bb.body().eval()
+
+    def features(ds, precision: str):
+        layout = torch.channels_last if precision == "bf16" else torch.contiguous_format
+        model = body.to(memory_format=layout)
+        with torch.inference_mode(), train._autocast(precision, "cpu"):
+            return torch.cat([model(x.contiguous(memory_format=layout)).float()
+                              for x in ds.tensors[0].split(64)])
+
+    out = {"decode_s": decode_s, "photos": len(dtr) + len(dte), "epochs": epochs}
+    precisions = ["fp32"] + (["bf16"] if train.bf16_supported() else [])
+    feats = {}
+    for precision in precisions:
+        features(torch.utils.data.TensorDataset(dtr.tensors[0][:8]), precision)  # warm-up (oneDNN kernels)
+        start = time.perf_counter()
+        feats[precision] = (features(dtr, precision), features(dte, precision))
+        out[f"{precision}_cache_s"] = time.perf_counter() - start
+        torch.manual_seed(0)
+        head = nn.Linear(bb.feature_dim, 2)
+        ftr, fte = feats[precision]
+        hist = train.fit(head, torch.utils.data.DataLoader(torch.utils.data.TensorDataset(ftr, dtr.tensors[1]),
+                                                           batch_size=32, shuffle=True),
+                         torch.utils.data.DataLoader(torch.utils.data.TensorDataset(fte, dte.tensors[1]), batch_size=256),
+                         epochs=epochs, progress=False, device=torch.device("cpu"))
+        out[f"{precision}_head_test_acc"] = 100 * hist.final_test_acc
+        out[f"{precision}_head_epoch_s"] = hist.train_time / epochs
+    if "bf16" in feats:
+        a, b = feats["fp32"][0], feats["bf16"][0]
+        out["bf16_feature_cosine_min"] = nn.functional.cosine_similarity(a, b, dim=1).min().item()
+        out["bf16_cache_speedup"] = out["fp32_cache_s"] / out["bf16_cache_s"]
+        # without a cache, every epoch runs the body over the train photos: at best the bf16 pass
+        out["uncached_bf16_epoch_s"] = out["bf16_cache_s"] * len(dtr) / out["photos"]
+    out["chosen"] = ("bf16 + channels_last" if out.get("bf16_cache_speedup", 0) > 1.1
+                     and abs(out["bf16_head_test_acc"] - out["fp32_head_test_acc"]) <= 100 / len(dte) else "fp32")
+    return out
+
+
 def fine_tuning(train_n, test_n, epochs: int, loop: str) -> dict:
     """One of the two loops (``"textbook"`` or ``"course"``) from the same start: the backbone with
     a new head made under seed 0. Each runs in its own process (see ``run``), so each peak RSS is
@@ -424,7 +471,7 @@ def course_peak(rep: dict) -> dict:
 
 # --------------------------------------------------------------------------- report
 
-WORKLOADS = ("dnn", "cnn", "feature_extraction", "fine_tuning", "ingredients")
+WORKLOADS = ("dnn", "cnn", "feature_extraction", "feature_cache", "fine_tuning", "ingredients")
 
 
 def run(tiny: bool = False, with_class_mode: bool = False, with_full_course: bool = False,
@@ -445,6 +492,8 @@ def run(tiny: bool = False, with_class_mode: bool = False, with_full_course: boo
             rep[kind], rss[kind] = isolated(fashion, kind, fn, ft, fe)
     if "feature_extraction" in workloads:
         rep["feature_extraction"], rss["feature_extraction"] = isolated(feature_extraction, cn, ct, ce)
+    if "feature_cache" in workloads:
+        rep["feature_cache"], rss["feature_cache"] = isolated(feature_cache, cn, ct, 15 if not tiny else 1)
     if "fine_tuning" in workloads:
         book, rss["fine_tuning_textbook"] = isolated(fine_tuning, cn, ct, ce, "textbook")
         course, rss["fine_tuning_course"] = isolated(fine_tuning, cn, ct, ce, "course")
@@ -556,6 +605,24 @@ def render(rep: dict) -> str:
         lines.append(f"- feature extraction ({fe['backbone']}): the course first caches the body's features once "
                      f"({f(fe['course_cache_s'], 1)} s), then trains only the head; over {fe['epochs']} epoch(s) including that cache "
                      f"the speed-up is {f(fe['speedup_total'], 1)}× (per head epoch {f(fe['speedup_per_epoch'], 0)}×).")
+    if "feature_cache" in rep:
+        fc = rep["feature_cache"]
+        lines += ["", "## 몸통 특성 캐시: fp32 와 bf16 + channels_last (the body's one pass, notebooks 03/04)", "",
+                  f"The {fc['photos']} cats/dogs photos (decoded once, {f(fc['decode_s'], 1)} s) through the frozen body, "
+                  f"then the same linear head trained {fc['epochs']} epochs on those features:", "",
+                  "| inference | cache pass s | head test acc | head s / epoch |", "|---|---|---|---|"]
+        for p in ("fp32", "bf16"):
+            if f"{p}_cache_s" in fc:
+                label = "bf16 autocast + channels_last" if p == "bf16" else "fp32"
+                lines.append(f"| {label} | {f(fc[p + '_cache_s'], 1)} | {f(fc[p + '_head_test_acc'])} % | "
+                             f"{f(fc[p + '_head_epoch_s'], 4)} |")
+        if "bf16_cache_speedup" in fc:
+            lines += ["", f"- bf16 + channels_last makes the pass {f(fc['bf16_cache_speedup'])}× as fast "
+                      f"(features' smallest cosine similarity to fp32: {f(fc['bf16_feature_cosine_min'], 4)}). "
+                      f"Without a cache every epoch would run the body: at best {f(fc['uncached_bf16_epoch_s'], 1)} s per epoch "
+                      f"in bf16, against {f(fc['bf16_head_epoch_s'], 4)} s for a head epoch on cached features — the cache stays."]
+        lines.append(f"- kept for the cache pass: **{fc['chosen']}** (bf16 only if more than 1.1× as fast with the head's "
+                     f"test accuracy within one test photo).")
     if "fine_tuning" in rep:
         ft = rep["fine_tuning"]
         lines.append(f"- fine-tuning: both loops train the whole network; the course decodes the JPEGs once "
