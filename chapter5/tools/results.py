@@ -115,7 +115,7 @@ def backbone_used(nb) -> str | None:
     return None
 
 
-def run_notebook(path: Path, quick: bool = False, timeout: int = 1800, save: bool = True) -> dict:
+def run_notebook(path: Path, quick: bool = False, timeout: int | None = None, save: bool = True) -> dict:
     """Execute one notebook top to bottom; return its record for results.json."""
     import nbformat
 
@@ -127,7 +127,9 @@ def run_notebook(path: Path, quick: bool = False, timeout: int = 1800, save: boo
         # recompute everything and renew the records (chapter5/records.py); quick runs never record
         env = {"CHAPTER5_RESULTS": str(sink), "CHAPTER5_CLASS_MODE": "0", "CHAPTER5_RECOMPUTE": "1",
                "CHAPTER5_WRITE_RECORDS": "0" if quick else "1"}
-        wall = execute(nb, path.parent, quick=quick, timeout=timeout, env=env, stats=stats)
+        # a recorded experiment may take long in full mode (make results: up to about an hour)
+        wall = execute(nb, path.parent, quick=quick, timeout=timeout or (1800 if quick else 7200), env=env,
+                       stats=stats)
         rows = json.loads(sink.read_text()) if sink.exists() else []
     if save and not quick:
         from .notebook_meta import slide_metadata
