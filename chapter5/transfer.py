@@ -472,8 +472,10 @@ def plot_strategies(results: dict, chance: dict | None = None):
             ax.plot([i] * len(ys), ys, "k.", ms=4)
             ax.annotate(f"{means[i]:.1f}", (bars[i].get_x() + bars[i].get_width() / 2, means[i] + stds[i]),
                         ha="center", va="bottom", fontsize=8)
-        lo = min(m - s for m, s in zip(means, stds))
-        ax.set_ylim(max(0, lo - 12), 100)
+        lo = min(m - s for m, s in zip(means, stds)) - 12
+        if chance and (size, sim) in chance:  # the chance line stays in view
+            lo = min(lo, 100 * chance[(size, sim)] - 5)
+        ax.set_ylim(max(0, lo), 100)
         ax.set_xticks(range(len(names)), [STRATEGY_LABELS[w].replace(" ", "\n", 1) for w in names], fontsize=8)
         ax.set_title(f"{SIZE_LABELS[size]}\n{SIMILARITY_LABELS[sim]}", fontsize=9)
         if chance and (size, sim) in chance:
