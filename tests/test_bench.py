@@ -23,8 +23,14 @@ def test_every_key_is_there(report):
     assert rep["machine"]["cpu"] and rep["machine"]["threads"] >= 1 and "torch" in rep["machine"]
     assert 0 < rep["peak_rss_gb"] < 24
     by = rep["peak_rss_gb_by_workload"]  # each workload measured in its own process
-    assert list(by) == ["dnn", "cnn", "feature_extraction", "fine_tuning_textbook", "fine_tuning_course"]
+    assert list(by) == ["dnn", "cnn", "feature_extraction", "feature_cache", "fine_tuning_textbook",
+                        "fine_tuning_course"]
     assert all(0.1 < v < 24 for v in by.values())
+    fc = rep["feature_cache"]  # the body's one pass, fp32 against bf16 + channels_last where the CPU has it
+    assert fc["fp32_cache_s"] > 0 and 0 <= fc["fp32_head_test_acc"] <= 100
+    assert fc["chosen"] in ("fp32", "bf16 + channels_last")
+    if "bf16_cache_s" in fc:
+        assert fc["bf16_feature_cosine_min"] > 0.9 and fc["bf16_cache_speedup"] == fc["fp32_cache_s"] / fc["bf16_cache_s"]
     course = {k: v for k, v in by.items() if k != "fine_tuning_textbook"}
     assert rep["peak_rss_gb"] >= max(course.values())  # the course's largest process
     assert rep["textbook_fine_tuning_peak_rss_gb"] == by["fine_tuning_textbook"]

@@ -632,7 +632,7 @@ def render(rep: dict) -> str:
                       f"(features' smallest cosine similarity to fp32: {f(fc['bf16_feature_cosine_min'], 4)}). "
                       f"Without a cache every epoch would run the body: at best {f(fc['uncached_bf16_epoch_s'], 1)} s per epoch "
                       f"in bf16, against {f(fc['bf16_head_epoch_s'], 4)} s for a head epoch on cached features — the cache stays."]
-        lines.append(f"- kept for the cache pass: **{fc['chosen']}** (bf16 only if more than 1.1× as fast with the head's "
+        lines.append(f"- kept for the cache pass: **{fc['chosen']}** (bf16 only if faster by more than a tenth, with the head's "
                      f"test accuracy within one test photo).")
     if "fine_tuning" in rep:
         ft = rep["fine_tuning"]
