@@ -421,7 +421,8 @@ def verdict(rows: list, pick: str) -> dict:
     ``rows`` as :func:`compare_strategies` returns them. The rival is the best other strategy; the
     spread of their difference is ``sqrt(s_pick**2 + s_rival**2)`` (their standard deviations over
     seeds). ``outcome``: ``"wins"`` (the pick ahead by more than the spread), ``"loses"`` (the rival
-    ahead by more than the spread) or ``"tie"`` (within the spread, or fewer than two seeds). Accuracies in %, ``gap`` = pick - rival in %p.
+    ahead by more than the spread) or ``"tie"`` (within the spread, or fewer than two seeds).
+    Accuracies in %, ``gap`` = pick - rival in %p.
     """
     summ = summarize(rows)
     if pick not in summ:
