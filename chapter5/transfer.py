@@ -368,7 +368,8 @@ def compare_strategies(bb, train, test, *, strategies=STRATEGIES, seeds=(0, 1, 2
 
     ``train``/``test`` (and ``val``) are image datasets (tensors already transformed). The frozen part
     is run **once** (:func:`cache_stages`); each strategy then trains stages ``[k:]`` + a new head from
-    the cached input of stage ``k`` with :func:`train_from` (same lr for all). Without ``val``: the
+    the cached input of stage ``k`` with :func:`train_from` (same lr for all); ``'all'`` trains from the
+    images themselves. Without ``val``: the
     same ``epochs`` and one-cycle schedule for every strategy, accuracy after the last epoch. With
     ``val`` and ``patience``: each run trains until the validation accuracy stops improving (at most
     ``epochs``) and its test accuracy is that of its best validation epoch.
@@ -380,21 +381,27 @@ def compare_strategies(bb, train, test, *, strategies=STRATEGIES, seeds=(0, 1, 2
 
     from .train import evaluate
 
+    n_stages = len(body_stages(bb))
     ks = {w: first_trainable(bb, w) for w in strategies}
-    at = tuple(sorted({k for k in ks.values() if k < len(body_stages(bb))}))
-    tr = cache_stages(bb, train, at=at, progress=False)
-    te = cache_stages(bb, test, at=at, progress=False)
-    va = cache_stages(bb, val, at=at, progress=False) if val is not None else None
+    at = tuple(sorted({k for k in ks.values() if 0 < k < n_stages}))   # stage 0's input: the images
+    sets = {"train": train, "val": val, "test": test}
+    cached = {name: cache_stages(bb, d, at=at, progress=False) for name, d in sets.items() if d is not None}
+
+    def part(name, key):
+        """What a strategy starting at stage ``key`` trains or is measured on (never a copy of the images)."""
+        return None if sets[name] is None else sets[name] if key == 0 else cached[name][key]
+
     rows = []
     bar = tqdm([(w, s) for w in strategies for s in seeds], desc=desc or "strategies", unit="run",
                disable=not progress)
     for which, seed in bar:
         k = ks[which]
-        key = "features" if k == len(body_stages(bb)) else k
-        model, hist = train_from(bb, k, tr[key], None if va else te[key], epochs=epochs, lr=lr, decay=decay,
-                                 num_classes=num_classes, seed=seed, progress=False,
-                                 val=va[key] if va else None, patience=patience if va else None)
-        acc = (evaluate(model, torch.utils.data.DataLoader(te[key].dataset(), batch_size=128))[1] if va
+        key = "features" if k == n_stages else k
+        va, te = part("val", key), part("test", key)
+        model, hist = train_from(bb, k, part("train", key), None if va is not None else te, epochs=epochs,
+                                 lr=lr, decay=decay, num_classes=num_classes, seed=seed, progress=False,
+                                 val=va, patience=patience if va is not None else None)
+        acc = (evaluate(model, torch.utils.data.DataLoader(_dataset(te), batch_size=128))[1] if va is not None
                else hist.final_test_acc)
         rows.append({"which": which, "seed": seed, "acc": acc, "seconds": hist.train_time,
                      "trainable": sum(p.numel() for p in model.parameters()),

@@ -378,3 +378,23 @@ def test_compare_strategies_with_early_stopping_reports_the_kept_epoch(effnet):
     for r in rows:
         assert 1 <= r["epochs"] <= r["ran"] <= 6 and r["ran"] - r["epochs"] <= 2
         assert 0.0 <= r["acc"] <= 1.0
+
+
+def test_compare_strategies_trains_all_from_the_images_without_caching_a_copy(effnet, monkeypatch):
+    """04 §7's memory: stage 0's input is the images themselves, so no cached copy of them is kept."""
+    b = copy.copy(effnet)
+    b.model = copy.deepcopy(effnet.model).eval()
+    b.replace_head(10)
+    tr, va, te = _fashion_quick(b, True, 12), _fashion_quick(b, True, 8), _fashion_quick(b, False, 8)
+    asked, trained_on = [], []
+    real_cache, real_train = transfer.cache_stages, transfer.train_from
+    monkeypatch.setattr(transfer, "cache_stages", lambda bb, d, at=(), **kw: asked.append(at) or real_cache(bb, d, at, **kw))
+    monkeypatch.setattr(transfer, "train_from",
+                        lambda bb, k, train, *a, **kw: trained_on.append((k, train, kw["val"])) or real_train(bb, k, train, *a, **kw))
+    rows = transfer.compare_strategies(b, tr, te, strategies=("last", "all"), seeds=(0,), epochs=1,
+                                       num_classes=10, progress=False, val=va, patience=1)
+    assert len(asked) == 3 and all(0 not in at for at in asked)
+    (k_last, last_train, last_val), (k_all, all_train, all_val) = trained_on
+    assert k_all == 0 and all_train is tr and all_val is va
+    assert k_last > 0 and isinstance(last_train, transfer.Cached) and len(last_train) == len(tr)
+    assert [r["which"] for r in rows] == ["last", "all"] and all(0.0 <= r["acc"] <= 1.0 for r in rows)
