@@ -452,15 +452,6 @@ def experiment(name: str, compute, *, code=(), settings=None, core: bool = False
     if writing():
         write(name, value, inp, time.perf_counter() - start)
     return value
-    start = time.perf_counter()
-    _INSIDE[0] += 1
-    try:
-        value = compute()
-    finally:
-        _INSIDE[0] -= 1
-    if writing():
-        write(name, value, inp, time.perf_counter() - start)
-    return value
 
 
 # --------------------------------------------------------------------------- are the records current?

@@ -227,6 +227,9 @@ def fit_inputs(model, train_loader, *, epochs, optimizer, loss_fn, scheduler, se
 # --------------------------------------------------------------------------- fit
 
 _SAID: set = set()  # precision lines already printed in this kernel
+# the estimate a long training prints: the first WARM_BATCHES batches set up the kernels (slow, not
+# timed), the next ESTIMATE_BATCHES give the time per batch for the rest of the run
+WARM_BATCHES, ESTIMATE_BATCHES = 2, 8
 
 
 def _fmt_seconds(s: float) -> str:
@@ -291,7 +294,7 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
     best = (-1.0, None, 0)  # (test accuracy, weights, epoch)
     best_val = (-1.0, None, 0)  # (validation accuracy, weights, epoch) with val_loader
     bar = tqdm(total=epochs * n_batches, desc=desc, unit="batch", disable=not progress, mininterval=0.5)
-    estimated = not progress
+    estimated, warm = not progress, (0.0, 0)  # warm: (seconds, batches) of the untimed first batches
     try:
         for epoch in range(epochs):
             model.train()
@@ -310,9 +313,13 @@ def fit(model, train_loader, test_loader=None, *, epochs: int = 5, optimizer=Non
                 correct += n_ok
                 total += len(y)
                 bar.update(1)
-                if not estimated and i == min(4, n_batches - 1):
-                    per_batch = (time.perf_counter() - start) / (i + 1)
-                    total_s = per_batch * epochs * n_batches * (1.15 if test_loader is not None else 1.0)
+                if not estimated and i == min(WARM_BATCHES - 1, n_batches - 1):
+                    warm = (time.perf_counter() - start, i + 1)  # the first batches set up the kernels
+                if not estimated and i == min(WARM_BATCHES + ESTIMATE_BATCHES - 1, n_batches - 1):
+                    spent, timed = time.perf_counter() - start, i + 1 - warm[1]
+                    per_batch = (spent - warm[0]) / timed if timed else spent / (i + 1)
+                    total_s = spent + per_batch * (epochs * n_batches - i - 1) * (
+                        1.15 if test_loader is not None else 1.0)
                     line = records.estimate_line(total_s, f"에포크 {epochs} × 배치 {n_batches}, "
                                                           f"배치당 {per_batch * 1000:.0f} ms")
                     if line:  # a long run (or the first run of a long experiment): say how long first

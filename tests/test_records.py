@@ -322,3 +322,30 @@ def test_class_mode_gaps_name_missing_and_stale_records(rec, monkeypatch, tmp_pa
     assert records.class_mode_gaps([nb], rec) == {"01_x.ipynb": ["01-b.json"]}
     _notebook(nb, [cell + "  # edited"])  # the cell changed: 01-a is stale now
     assert records.class_mode_gaps([nb], rec) == {"01_x.ipynb": ["01-a.json", "01-b.json"]}
+
+
+def test_the_estimate_leaves_out_the_slow_first_batches(monkeypatch, capsys):
+    """02's live cells: the first batches set up the kernels (here 300 ms each, then 10 ms): the
+    estimate times the batches after them, so it stays within ±30 % of the run (timing the first
+    five batches would say about four times too long)."""
+    import re
+    import time as _time
+
+    clock, calls = [0.0], [0]
+    monkeypatch.setattr(_time, "perf_counter", lambda: clock[0])
+    step = train.train_step
+
+    def step_with_warm_up(*args, **kwargs):
+        calls[0] += 1
+        clock[0] += 0.300 if calls[0] <= 2 else 0.010
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(train, "train_step", step_with_warm_up)
+    monkeypatch.setattr(records, "ESTIMATE_FROM_S", 1.0)
+    x = torch.randn(3200, 4, generator=torch.Generator().manual_seed(0))
+    tr = DataLoader(TensorDataset(x, (x[:, 0] > 0).long()), batch_size=16)      # 200 batches
+    train.fit(nn.Linear(4, 2), tr, None, epochs=2, desc="warm", device=torch.device("cpu"))
+    out = capsys.readouterr()
+    lines = [l for l in (out.out + out.err).splitlines() if "⏱" in l]
+    said = int(re.search(r"약 (\d+)초", lines[0]).group(1))
+    assert abs(said - clock[0]) <= 0.3 * clock[0], (said, clock[0])
