@@ -156,7 +156,7 @@ def accuracy_as_printed(model, test_loader, device=None) -> float:
 
 def train(model, train_loader, test_loader, *, epochs: int = EPOCHS, lr: float = LEARNING_RATE,
           eval_every: int | None = EVAL_EVERY, print_every: int | None = None, device=None,
-          progress: bool = True, desc: str = "textbook") -> BookRun:
+          progress: bool = True, desc: str = "textbook", test: bool = True) -> BookRun:
     """The book's training loop: ``Adam(lr)``, ``CrossEntropyLoss``, ``epochs`` passes over
     ``train_loader`` and a :func:`accuracy_as_printed` (training mode) every ``eval_every`` iterations.
 
@@ -165,6 +165,9 @@ def train(model, train_loader, test_loader, *, epochs: int = EPOCHS, lr: float =
     time (only the random dropout masks that follow differ). A final test pass is also
     added when the last iteration is not a multiple of ``eval_every``. ``print_every``
     prints the book's ``Iteration: …, Loss: …, Accuracy: …%`` lines (the book: 500).
+    ``test=False`` (with ``eval_every=None``) skips that final pass, so that the same weights can be
+    measured in eval mode *before* the book's training-mode pass refreshes BatchNorm's running
+    statistics with test batches (notebooks/02_dnn_vs_cnn.ipynb, section 4).
     """
     from tqdm.auto import tqdm
 
@@ -196,7 +199,7 @@ def train(model, train_loader, test_loader, *, epochs: int = EPOCHS, lr: float =
                 bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{accuracy:.2f}")
             if print_every and not count % print_every:
                 print(f"Iteration: {count}, Loss: {loss.item():.4f}, Accuracy: {accuracy:.2f}%")
-    if not run.iterations or run.iterations[-1] != count:
+    if test and (not run.iterations or run.iterations[-1] != count):
         run.iterations.append(count)
         run.losses.append(loss.item())
         run.accuracies.append(accuracy_as_printed(model, test_loader, device))

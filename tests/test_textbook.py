@@ -111,3 +111,20 @@ def test_print_every_prints_the_books_lines(capsys):
     textbook.train(textbook.FashionDNN(), tr, te, epochs=1, eval_every=5, print_every=5, progress=False)
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Iteration:")]
     assert len(lines) == 2 and "Loss:" in lines[0] and lines[0].endswith("%")
+
+
+def test_test_false_leaves_batchnorm_statistics_for_an_eval_mode_measurement_first():
+    """02 §4's fair order: with test=False the loop makes no final pass, so BatchNorm's running
+    statistics are those of training; the book's training-mode pass then overwrites them."""
+    torch.manual_seed(0)
+    tr, te = _tiny_loaders()
+    model = textbook.FashionCNN()
+    run = textbook.train(model, tr, te, epochs=1, eval_every=None, progress=False, test=False)
+    assert run.iterations == [] and run.final_accuracy != run.final_accuracy   # nan: no test pass
+    bn = next(m for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+    trained = bn.running_mean.clone()
+    train.evaluate(model, te)                          # eval mode: statistics untouched
+    assert torch.equal(bn.running_mean, trained)
+    model.train()
+    textbook.accuracy_as_printed(model, te)            # the book's way: test batches enter the statistics
+    assert not torch.equal(bn.running_mean, trained)

@@ -208,29 +208,33 @@ def feature_extraction(train_n, test_n, epochs: int) -> dict:
 
 
 def feature_cache(train_n, test_n, epochs: int) -> dict:
-    """The course's one pass of the frozen body over the cats/dogs photos (notebooks 03/04), in fp32
-    and with bf16 autocast + channels_last inference; the same head trained on each set of features.
-    Also what a bf16 + channels_last body costs per epoch if the features were not cached."""
-    from .. import train
+    """The course's one pass of the frozen body over the cats/dogs photos (notebooks 03/04:
+    ``transfer.cache_stages`` itself) under ``CHAPTER5_PRECISION=fp32`` and ``bf16`` (autocast +
+    channels_last inference); the same head trained on each set of features. Also what a bf16 +
+    channels_last body costs per epoch if the features were not cached."""
+    from .. import train, transfer
 
     bb, tr, te = _catdog(train_n, test_n)
     start = time.perf_counter()
     dtr, dte = _decoded(tr), _decoded(te)
     decode_s = time.perf_counter() - start
-    body = bb.body().eval()
 
     def features(ds, precision: str):
-        layout = torch.channels_last if precision == "bf16" else torch.contiguous_format
-        model = body.to(memory_format=layout)
-        with torch.inference_mode(), train._autocast(precision, "cpu"):
-            return torch.cat([model(x.contiguous(memory_format=layout)).float()
-                              for x in ds.tensors[0].split(64)])
+        before = os.environ.get("CHAPTER5_PRECISION")
+        os.environ["CHAPTER5_PRECISION"] = precision
+        try:
+            return transfer.cache_stages(bb, ds, progress=False)["features"].x
+        finally:
+            if before is None:
+                os.environ.pop("CHAPTER5_PRECISION")
+            else:
+                os.environ["CHAPTER5_PRECISION"] = before
 
     out = {"decode_s": decode_s, "photos": len(dtr) + len(dte), "epochs": epochs}
     precisions = ["fp32"] + (["bf16"] if train.bf16_supported() else [])
-    feats = {}
+    feats, warm = {}, torch.utils.data.TensorDataset(*(t[:8] for t in dtr.tensors))
     for precision in precisions:
-        features(torch.utils.data.TensorDataset(dtr.tensors[0][:8]), precision)  # warm-up (oneDNN kernels)
+        features(warm, precision)  # warm-up (oneDNN kernels)
         start = time.perf_counter()
         feats[precision] = (features(dtr, precision), features(dte, precision))
         out[f"{precision}_cache_s"] = time.perf_counter() - start
