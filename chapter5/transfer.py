@@ -359,6 +359,7 @@ def train_quadrant(bb, size: str, similarity: str, inputs: dict, epochs: int = 3
 
 STRATEGIES = ("head", "last", "last2", "all")
 STRATEGY_LABELS = {"head": "분류기만", "last": "마지막 stage", "last2": "마지막 두 stage", "all": "모델 전체"}
+_SUBJECT = {"head": "이", "last": "가", "last2": "가", "all": "가"}  # 조사: 분류기만이, (마지막) stage 가, 전체가
 
 
 def compare_strategies(bb, train, test, *, strategies=STRATEGIES, seeds=(0, 1, 2), epochs: int = 4,
@@ -454,8 +455,8 @@ def verdict_sentence(v: dict) -> str:
         return (f"교과서의 선택 ({pick}, {v['pick_acc']:.1f} %) 이 이깁니다: 다음으로 높은 {rival} 보다 "
                 f"{v['gap']:.1f} %p 높고, {noise} 밖입니다.")
     if v["outcome"] == "loses":
-        return (f"교과서의 선택 ({pick}, {v['pick_acc']:.1f} %) 이 이기지 못했습니다: {rival} ({v['rival_acc']:.1f} %) 이 "
-                f"{-v['gap']:.1f} %p 높고, {noise} 밖입니다.")
+        return (f"교과서의 선택 ({pick}, {v['pick_acc']:.1f} %) 이 이기지 못했습니다: {rival} ({v['rival_acc']:.1f} %) "
+                f"{_SUBJECT[v['rival']]} {-v['gap']:.1f} %p 높고, {noise} 밖입니다.")
     return (f"교과서의 선택 ({pick}, {v['pick_acc']:.1f} %) 과 {rival} ({v['rival_acc']:.1f} %) 의 차이 "
             f"{v['gap']:+.1f} %p 는 {noise} 안이라, 이 측정으로는 둘을 구별할 수 없습니다.")
 

@@ -398,3 +398,11 @@ def test_compare_strategies_trains_all_from_the_images_without_caching_a_copy(ef
     assert k_all == 0 and all_train is tr and all_val is va
     assert k_last > 0 and isinstance(last_train, transfer.Cached) and len(last_train) == len(tr)
     assert [r["which"] for r in rows] == ["last", "all"] and all(0.0 <= r["acc"] <= 1.0 for r in rows)
+
+
+def test_verdict_sentence_takes_the_rivals_own_particle():
+    """분류기만이 / 마지막 stage 가 / 모델 전체가: the subject particle follows the rival's label."""
+    for rival, particle in [("head", "이"), ("last", "가"), ("all", "가")]:
+        rows = _rows({rival: [0.95, 0.96, 0.94], "last2": [0.70, 0.71, 0.72]})
+        sentence = transfer.verdict_sentence(transfer.verdict(rows, "last2"))
+        assert f"{transfer.STRATEGY_LABELS[rival]} (95.0 %) {particle} 24.0 %p 높고" in sentence, sentence
