@@ -269,11 +269,12 @@ def block_modes(results: dict, bench: dict) -> str:
         default.append(f"코스 전체 {bench['course_default_minutes']:.1f}분")
     if default:
         rows.append(("기본 (default)", "(설정 없음)", " · ".join(default)))
-    walls = {_nb(n): r["wall_s"] for n, r in sorted(results.items()) if r.get("wall_s")}
+    walls = {_nb(n): (r["wall_s"], r.get("speed_index_ms")) for n, r in sorted(results.items()) if r.get("wall_s")}
     if walls:
-        each = " · ".join(f"{nb} {duration(s)}" for nb, s in walls.items())
+        each = " · ".join(f"{nb} {duration(s)}" + (f" [{idx:.0f} ms]" if idx else "") for nb, (s, idx) in walls.items())
         rows.append(("다시 재기 (recompute)", "`CHAPTER5_RECOMPUTE=1`",
-                     f"코스 전체 {sum(walls.values()) / 60:.1f}분 ({each}; `make results`)"))
+                     f"코스 전체 {sum(s for s, _ in walls.values()) / 60:.1f}분 ({each}; `make results`; "
+                     "[ ] = 그 실행 뒤에 잰 머신의 속도 지수, 낮을수록 빠르고 같은 머신도 바쁘면 커집니다)"))
     cls = []
     seconds = _by_nb(_runs(bench).get("class_mode", {}).get("seconds"))
     if "class_mode_fresh_clone_max_seconds" in bench:
