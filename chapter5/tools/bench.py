@@ -34,6 +34,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import torch
 from torch import nn
@@ -220,15 +221,8 @@ def feature_cache(train_n, test_n, epochs: int) -> dict:
     decode_s = time.perf_counter() - start
 
     def features(ds, precision: str):
-        before = os.environ.get("CHAPTER5_PRECISION")
-        os.environ["CHAPTER5_PRECISION"] = precision
-        try:
+        with mock.patch.dict(os.environ, {"CHAPTER5_PRECISION": precision}):
             return transfer.cache_stages(bb, ds, progress=False)["features"].x
-        finally:
-            if before is None:
-                os.environ.pop("CHAPTER5_PRECISION")
-            else:
-                os.environ["CHAPTER5_PRECISION"] = before
 
     out = {"decode_s": decode_s, "photos": len(dtr) + len(dte), "epochs": epochs}
     precisions = ["fp32"] + (["bf16"] if train.bf16_supported() else [])

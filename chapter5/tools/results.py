@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 from ..config import REPO_ROOT
 from ..records import cpu_name, measure_speed_index_ms as speed_index_ms  # noqa: F401 - the bench and tests read them here
@@ -83,9 +84,7 @@ def execute(nb, cwd: Path, *, quick: bool, timeout: int = 1800, env: dict | None
     from nbclient import NotebookClient
 
     env = {"CHAPTER5_QUICK": "1" if quick else "0", **(env or {})}
-    backup = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with mock.patch.dict(os.environ, env):  # the kernel inherits them; restored afterwards
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(cwd)}})
         client.on_notebook_start = lambda notebook: _poll_in_short_steps(client.kc)
@@ -94,12 +93,6 @@ def execute(nb, cwd: Path, *, quick: bool, timeout: int = 1800, env: dict | None
         start = time.perf_counter()
         client.execute()
         return time.perf_counter() - start
-    finally:
-        for k, v in backup.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 _BACKBONE_LINE = "backbone: "  # printed by chapter5.backbone.load_backbone
